@@ -1,0 +1,44 @@
+# Scrutiny: `make demo` sets everything up and serves the site; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_SUBJECTS ?= 3000
+DEMO_SEED ?= 1
+PORT ?= 8000
+
+.PHONY: demo test install lint typecheck check serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: export DEBUG = true
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo --subjects $(DEMO_SUBJECTS) --seed $(DEMO_SEED) --run-detectors
+	@echo ""
+	@echo "Scrutiny is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  API docs:   http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Admin:      http://127.0.0.1:$(PORT)/admin/  (sign in as 'admin'; the password is in .demo-credentials)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Tests run with DEBUG off, as production does, under a throwaway key.
+test: $(STAMP)
+	SECRET_KEY=$${SECRET_KEY:-test-only-not-a-secret} DEBUG=false $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	SECRET_KEY=typecheck-only DEBUG=false $(BIN)/mypy .
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) scrutiny.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def install_default_policy_after_migrate(sender: AppConfig, **kwargs: Any) -> None:
+    from audit.actors import system_actor
+    from casework.services import install_default_policy
+
+    install_default_policy(actor=system_actor())
+
+
+class CaseworkConfig(AppConfig):
+    name = "casework"
+    verbose_name = "Casework"
+
+    def ready(self) -> None:
+        from casework.receivers import evaluate_new_flags
+        from flags.signals import flags_stored
+
+        flags_stored.connect(evaluate_new_flags, dispatch_uid="casework.evaluate_new_flags")
+        # After migrate and after a test flush alike, so a database always has a policy.
+        post_migrate.connect(
+            install_default_policy_after_migrate,
+            sender=self,
+            dispatch_uid="casework.install_default_policy",
+        )

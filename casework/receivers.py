@@ -1,0 +1,13 @@
+"""Casework's answer to new flags: evaluate their subjects against the threshold policy."""
+
+from typing import Any
+
+from audit.actors import Actor, system_actor
+from casework.services import open_or_update_cases_for_new_flags
+
+
+def evaluate_new_flags(
+    sender: Any, *, flag_ids: list[int], actor: Actor, **kwargs: Any
+) -> dict[int, int]:
+    # Opening a case is the system's act, on the policy's authority: not the detector's.
+    return open_or_update_cases_for_new_flags(flag_ids, actor=system_actor())

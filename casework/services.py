@@ -1,0 +1,154 @@
+"""Every governed write of the casework app.
+
+Each function takes a keyword-only ``actor``, runs in one transaction, and writes its audit events
+in that transaction.
+"""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from audit import log
+from audit.actors import Actor
+from audit.chain import canonical_json, sha256_hex
+from casework import audit_actions
+from casework.models import Case, CaseFlag, CaseStatus, PolicyStatus, ThresholdPolicy
+from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
+from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
+from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
+from flags.models import Flag
+from flags.services import lock_subjects
+
+
+def open_or_update_cases_for_new_flags(flag_ids: Sequence[int], *, actor: Actor) -> dict[int, int]:
+    """Evaluate the subjects of newly stored flags against the active threshold policy.
+
+    Called by the system inside the ingest transaction. For each subject: if they have a live
+    case, the new flags that count under the policy are attached to it; otherwise, if the policy
+    is met, a case opens with the evaluation trace and every counting flag attached. The system
+    only ever opens a case for review: no outcome is reached here.
+
+    Returns ``{flag_id: case_id}`` for the new flags attached to a case.
+    """
+    with transaction.atomic():
+        new_flags = list(
+            Flag.objects.filter(pk__in=flag_ids).values_list(
+                "pk", "subject_id", "category", "score", "window_end"
+            )
+        )
+        subject_ids = {subject_id for _, subject_id, *_ in new_flags}
+        lock_subjects(subject_ids)
+        policy = active_policy()
+        rules = parse_rules(policy.rules)
+        now = timezone.now()
+        as_of = timezone.localdate(now)
+        live = live_cases_by_subject(subject_ids)
+        candidates = candidate_flags(subject_ids - set(live), rules, as_of)
+
+        evaluations: dict[int, Evaluation] = {}
+        for subject_id, flags in candidates.items():
+            evaluation = evaluate(
+                rules, flags, policy_version=policy.version, as_of=as_of, evaluated_at=now
+            )
+            if evaluation.met:
+                evaluations[subject_id] = evaluation
+        opened = bulk_create_with_history(
+            [
+                Case(
+                    subject_id=subject_id,
+                    status=CaseStatus.OPEN,
+                    policy=policy,
+                    trace=evaluation.as_trace(),
+                    opened_at=now,
+                    opened_by=actor.user,
+                )
+                for subject_id, evaluation in evaluations.items()
+            ],
+            Case,
+            default_user=actor.user,
+            default_change_reason=f"threshold met under policy v{policy.version}",
+            default_date=now,
+        )
+        links: list[CaseFlag] = []
+        attached: dict[int, int] = {}
+        entries: list[log.Entry] = []
+        for case in opened:
+            evaluation = evaluations[case.subject_id]
+            met_ids = set(evaluation.counted_flag_ids(met_only=True))
+            flag_ids_counted = evaluation.counted_flag_ids()
+            links += [
+                CaseFlag(case=case, flag_id=flag_id, attached_at=now, counted=flag_id in met_ids)
+                for flag_id in flag_ids_counted
+            ]
+            attached.update(dict.fromkeys(flag_ids_counted, case.pk))
+            entries.append(
+                log.Entry(
+                    audit_actions.CASE_OPENED,
+                    case,
+                    data={
+                        "subject": case.subject_id,
+                        "policy_version": policy.version,
+                        "flags": flag_ids_counted,
+                        "trace_hash": sha256_hex(canonical_json(case.trace)),
+                    },
+                    reason=f"threshold met under policy v{policy.version}",
+                )
+            )
+
+        newly_attached: dict[int, list[int]] = {}
+        for flag_id, subject_id, category, score, window_end in new_flags:
+            case = live.get(subject_id)
+            rule = rules.get(category)
+            if case is None or rule is None:
+                continue
+            if counts(rule, CandidateFlag(flag_id, "", "", category, score, window_end), as_of):
+                links.append(CaseFlag(case=case, flag_id=flag_id, attached_at=now, counted=True))
+                attached[flag_id] = case.pk
+                newly_attached.setdefault(case.pk, []).append(flag_id)
+        for case_id, ids in newly_attached.items():
+            entries.append(
+                log.Entry(
+                    audit_actions.CASE_FLAGS_ATTACHED,
+                    ("casework.case", case_id),
+                    data={"flags": ids, "policy_version": policy.version},
+                    reason=f"new flags count under policy v{policy.version}",
+                )
+            )
+        CaseFlag.objects.bulk_create(links, batch_size=2000)
+        log.record_many(entries, actor=actor)
+    return attached
+
+
+def install_default_policy(*, actor: Actor) -> ThresholdPolicy | None:
+    """Install the default policy as version 1, active, when no policy exists yet.
+
+    Run by the system after migrations. Returns the policy, or None when one already existed.
+    """
+    with transaction.atomic():
+        if ThresholdPolicy.objects.exists():
+            return None
+        parse_rules(DEFAULT_RULES)  # the default must pass the same check as any proposal
+        now = timezone.now()
+        policy = ThresholdPolicy(
+            version=1,
+            status=PolicyStatus.ACTIVE,
+            rules=DEFAULT_RULES,
+            description=DEFAULT_DESCRIPTION,
+            proposed_at=now,
+            proposed_by=actor.user,
+            activated_at=now,
+            activated_by=actor.user,
+        )
+        policy._history_user = actor.user  # type: ignore[attr-defined]
+        policy._change_reason = "default policy installed"  # type: ignore[attr-defined]
+        policy.save()
+        log.record(
+            audit_actions.POLICY_SEEDED,
+            policy,
+            actor=actor,
+            data={"version": 1, "rules_hash": sha256_hex(canonical_json(DEFAULT_RULES))},
+            reason="default threshold policy installed",
+        )
+    return policy

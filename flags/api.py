@@ -1,0 +1,118 @@
+"""The ingest API: detectors post batches of flags."""
+
+from dataclasses import asdict
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.actors import Actor, Role
+from flags.authentication import DetectorTokenAuthentication
+from flags.ingest_schema import IngestRequest, IngestResponse
+from flags.models import DetectorToken
+from flags.parsers import StrictJSONParser
+from flags.services import ingest_flags
+
+
+class IsActiveDetector(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, DetectorToken):
+            return False
+        if not token.detector.active:
+            raise exceptions.PermissionDenied(
+                f"Detector {token.detector.slug!r} is inactive: its flags are not accepted."
+            )
+        return True
+
+
+class BatchTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "batch_too_large"
+
+
+def _batch_of(data: Any) -> list[Any]:
+    if not isinstance(data, dict) or "flags" not in data:
+        raise exceptions.ValidationError(
+            {"flags": ['The body must be a JSON object with a "flags" list.']}, code="invalid_body"
+        )
+    extra = sorted(set(data) - {"flags"})
+    if extra:
+        raise exceptions.ValidationError({field: ["is not a field of a batch"] for field in extra})
+    flags = data["flags"]
+    if not isinstance(flags, list):
+        raise exceptions.ValidationError({"flags": ["must be a JSON list of flags"]})
+    if not flags:
+        raise exceptions.ValidationError({"flags": ["is empty: send at least one flag"]})
+    if len(flags) > settings.INGEST_MAX_BATCH:
+        raise BatchTooLarge(
+            f"A batch may hold at most {settings.INGEST_MAX_BATCH} flags; this one holds "
+            f"{len(flags)}. Split it into smaller batches."
+        )
+    return flags
+
+
+class FlagIngestView(APIView):
+    authentication_classes = [DetectorTokenAuthentication]
+    permission_classes = [IsActiveDetector]
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        operation_id="ingest_flags",
+        summary="Submit a batch of flags",
+        description=(
+            "Post up to 1,000 flags. Each item is checked on its own and answered in order with "
+            "`created`, `duplicate` (the detector already sent this `external_id`; nothing "
+            "changes) or `rejected` (with field-level `errors`; nothing of it is written). The "
+            "subjects of created flags are evaluated against the active threshold policy; "
+            "`case` names the case a flag opened or joined."
+        ),
+        request=IngestRequest,
+        responses={200: IngestResponse},
+        examples=[
+            OpenApiExample(
+                "One flag",
+                request_only=True,
+                value={
+                    "flags": [
+                        {
+                            "external_id": "ot-2026-000123",
+                            "subject": "100234",
+                            "category": "overtime_fraud",
+                            "rule": "overtime.peer_zscore",
+                            "detector_version": "1.4.0",
+                            "score": 0.82,
+                            "explanation": "Claimed 61 hours of overtime in March; peers: 12.",
+                            "factors": [{"name": "peer_z", "value": 4.1, "weight": 0.7}],
+                            "window": {"start": "2026-03-01", "end": "2026-03-31"},
+                            "evidence": [
+                                {
+                                    "source_system": "payroll",
+                                    "record_type": "overtime",
+                                    "record_id": "OT-88812",
+                                    "occurred_at": "2026-03-14T18:00:00Z",
+                                    "summary": "Overtime claim, 9.5 hours",
+                                    "payload": {"hours": 9.5},
+                                }
+                            ],
+                        }
+                    ]
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        token = request.auth
+        assert isinstance(token, DetectorToken)  # noqa: S101 - guaranteed by IsActiveDetector
+        items = _batch_of(request.data)
+        actor = Actor(user=token.detector.user, role=Role.DETECTOR)
+        outcomes = ingest_flags(detector=token.detector, raw_items=items, actor=actor)
+        counts = {"created": 0, "duplicate": 0, "rejected": 0}
+        for outcome in outcomes:
+            counts[outcome.status] += 1
+        return Response({**counts, "items": [asdict(outcome) for outcome in outcomes]})

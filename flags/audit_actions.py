@@ -1,0 +1,16 @@
+"""Audit action codes written by the flags app."""
+
+from audit.registry import register
+
+DETECTOR_REGISTERED = register("detector.registered", "A detector was registered.")
+DETECTOR_TOKEN_ISSUED = register("detector.token_issued", "An API token was issued to a detector.")
+DETECTOR_TOKEN_REVOKED = register("detector.token_revoked", "A detector's API token was revoked.")
+FLAG_RECEIVED = register(
+    "flag.received", "A detector's flag was stored, with the evidence records it rests on."
+)
+SUBJECT_CREATED = register("subject.created", "A subject was added to the workforce register.")
+SUBJECT_UPDATED = register("subject.updated", "A subject's register entry changed.")
+EQUALITY_PROFILE_RECORDED = register(
+    "equality_profile.recorded", "A subject's equality profile was created or changed."
+)
+WORKFORCE_IMPORTED = register("workforce.imported", "An HR extract was applied to the register.")

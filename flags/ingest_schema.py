@@ -1,0 +1,186 @@
+"""The shape of an ingest request, checked item by item with pydantic.
+
+pydantic rather than DRF serializers: a batch of 1,000 flags with their evidence is about 30,000
+fields, which DRF validates in around a second and pydantic in a few milliseconds. The same
+models produce the OpenAPI schema (drf-spectacular's pydantic extension), so the documentation
+and the check cannot drift apart. See docs/decisions/0004-pydantic-for-ingest.md.
+"""
+
+from datetime import date
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from flags.models import Category, RecordType
+
+CategoryName = Literal[
+    "overtime_fraud",
+    "attendance",
+    "system_misuse",
+    "abuse_of_position",
+    "undeclared_conflict",
+    "complaints_pattern",
+    "other",
+]
+RecordTypeName = Literal[
+    "sickness", "overtime", "access_log", "complaint", "discipline", "roster", "declaration"
+]
+assert set(CategoryName.__args__) == set(Category.values)  # type: ignore[attr-defined]  # noqa: S101
+assert set(RecordTypeName.__args__) == set(RecordType.values)  # type: ignore[attr-defined]  # noqa: S101
+
+MAX_EVIDENCE = 50
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Factor(Strict):
+    """One contributing factor of the score, as the detector weighed it."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    value: float | int | str | bool
+    weight: float = Field(description="The factor's weight in the score; may be negative.")
+
+
+class Window(Strict):
+    """The period of source data the detector looked at."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def ordered(self) -> Self:
+        if self.start > self.end:
+            raise ValueError(f"start ({self.start}) is after end ({self.end})")
+        return self
+
+
+class Evidence(Strict):
+    """A snapshot of one source-system record the flag rests on."""
+
+    source_system: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    record_type: RecordTypeName
+    record_id: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    occurred_at: AwareDatetime
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class FlagItem(Strict):
+    """One flag. ``external_id`` is the detector's own id: sending it again changes nothing."""
+
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="The subject's staff number."
+    )
+    category: CategoryName
+    rule: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    detector_version: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    score: float = Field(ge=0, le=1, allow_inf_nan=False)
+    explanation: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    factors: list[Factor] = Field(default_factory=list, max_length=100)
+    window: Window
+    evidence: list[Evidence] = Field(min_length=1, max_length=MAX_EVIDENCE)
+
+
+class IngestRequest(BaseModel):
+    """A batch of flags from one detector. Documents the request; items are checked one by one
+    with :func:`check_item`, so that one bad item cannot sink the batch."""
+
+    flags: list[FlagItem] = Field(min_length=1, max_length=1000)
+
+
+class ItemResult(BaseModel):
+    index: int
+    external_id: str | None
+    status: Literal["created", "duplicate", "rejected"]
+    errors: dict[str, list[str]] | None = None
+    flag: int | None = None
+    case: int | None = None
+
+
+class IngestResponse(BaseModel):
+    created: int
+    duplicate: int
+    rejected: int
+    items: list[ItemResult]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "flag"
+
+
+def _words(error: Any) -> str:
+    """Turn a pydantic error into words a detector's author understands."""
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    given = error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of a flag; check its spelling"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}; got {given!r}"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        if error["loc"][-1] == "score":
+            return f"must be between 0 and 1; got {given!r}"
+        return f"{error['msg'].lower()}; got {given!r}"
+    if kind in {
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_type",
+        "date_from_datetime_inexact",
+    }:
+        return f"must be a date written YYYY-MM-DD; got {given!r}"
+    if kind in {"datetime_parsing", "datetime_from_date_parsing", "datetime_type"}:
+        return (
+            "must be a date and time in ISO 8601 with a time zone, such as "
+            f"2026-03-01T09:30:00Z; got {given!r}"
+        )
+    if kind == "timezone_aware":
+        return f"must include a time zone (Z or +01:00, say); got {given!r}"
+    if kind == "too_short" and error["loc"][-1] == "evidence":
+        return "must hold at least one evidence record: a flag without evidence cannot be reviewed"
+    if kind == "too_long" and error["loc"][-1] == "evidence":
+        return f"may hold at most {MAX_EVIDENCE} evidence records"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind in {"float_parsing", "float_type"}:
+        return f"must be a number; got {given!r}"
+    if kind == "finite_number":
+        return "must be a finite number"
+    if kind == "model_type" or kind == "dict_type":
+        return "must be a JSON object"
+    if kind == "list_type":
+        return "must be a JSON list"
+    if kind == "string_type":
+        return f"must be a string; got {given!r}"
+    return str(error["msg"])
+
+
+def field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        errors.setdefault(_location(error["loc"]), []).append(_words(error))
+    return errors
+
+
+def check_item(raw: Any) -> FlagItem | dict[str, list[str]]:
+    """A valid item, or its errors keyed by field path (``evidence.0.occurred_at``)."""
+    if not isinstance(raw, dict):
+        return {"flag": ["each flag must be a JSON object"]}
+    try:
+        return FlagItem.model_validate(raw)
+    except ValidationError as exc:
+        return field_errors(exc)

@@ -1,0 +1,433 @@
+"""Every governed write of the flags app: detectors, their tokens, and flag ingest.
+
+Each function takes a keyword-only ``actor``, runs in one transaction, and writes its audit events
+in that transaction. Workforce imports live in ``flags.workforce``.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from audit import log
+from audit.actors import Actor
+from audit.chain import canonical_json, canonical_time, sha256_hex
+from flags import audit_actions
+from flags.ingest_schema import Evidence, FlagItem, check_item
+from flags.models import (
+    Detector,
+    DetectorToken,
+    EvidenceRecord,
+    Flag,
+    FlagEvidence,
+    Subject,
+)
+from flags.signals import flags_stored
+
+TOKEN_PREFIX = "sdt_"  # noqa: S105 - a label, not a secret
+
+
+class DetectorError(ValueError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def register_detector(
+    slug: str, *, name: str, actor: Actor, owner: str = "", description: str = ""
+) -> tuple[Detector, str]:
+    """Register a detector with its own service user, and return it with its first API token.
+
+    The token is shown once: only its hash is stored.
+    """
+    if Detector.objects.filter(slug=slug).exists():
+        raise DetectorError(f"A detector with slug {slug!r} already exists.")
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=f"detector.{slug}", is_active=True)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        detector = Detector(slug=slug, name=name, owner=owner, description=description, user=user)
+        detector._history_user = actor.user  # type: ignore[attr-defined]
+        detector.save()
+        log.record(
+            audit_actions.DETECTOR_REGISTERED,
+            detector,
+            actor=actor,
+            data={"slug": slug, "service_user": user.pk},
+            reason="detector registered",
+        )
+        token = _issue_token(detector, actor=actor)
+    return detector, token
+
+
+def issue_detector_token(detector: Detector, *, actor: Actor) -> str:
+    """Issue another API token for a detector (for rotation). Shown once, stored hashed."""
+    with transaction.atomic():
+        return _issue_token(detector, actor=actor)
+
+
+def _issue_token(detector: Detector, *, actor: Actor) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = DetectorToken(detector=detector, token_hash=hash_token(token), prefix=token[:10])
+    record._history_user = actor.user  # type: ignore[attr-defined]
+    record.save()
+    log.record(
+        audit_actions.DETECTOR_TOKEN_ISSUED,
+        record,
+        actor=actor,
+        data={"detector": detector.pk, "prefix": record.prefix},
+        reason="API token issued",
+    )
+    return token
+
+
+def revoke_detector_token(token: DetectorToken, *, actor: Actor) -> None:
+    with transaction.atomic():
+        token = DetectorToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is not None:
+            raise DetectorError("This token is already revoked.")
+        token.revoked_at = timezone.now()
+        token._history_user = actor.user  # type: ignore[attr-defined]
+        token.save(update_fields=["revoked_at"])
+        log.record(
+            audit_actions.DETECTOR_TOKEN_REVOKED,
+            token,
+            actor=actor,
+            data={"detector": token.detector_id, "prefix": token.prefix},
+            reason="API token revoked",
+        )
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemOutcome:
+    index: int
+    external_id: str | None
+    status: str
+    errors: dict[str, list[str]] | None = None
+    flag: int | None = None
+    case: int | None = None
+
+
+@dataclass
+class _Pending:
+    """A valid item on its way into the database."""
+
+    index: int
+    item: FlagItem
+    subject_id: int = 0
+    evidence_keys: list[tuple[str, str]] = field(default_factory=list)
+
+
+def evidence_hash(evidence: Evidence) -> str:
+    return sha256_hex(
+        canonical_json(
+            {
+                "source_system": evidence.source_system,
+                "record_type": evidence.record_type,
+                "record_id": evidence.record_id,
+                "occurred_at": canonical_time(evidence.occurred_at),
+                "summary": evidence.summary,
+                "payload": evidence.payload,
+            }
+        )
+    )
+
+
+def flag_hash(item: FlagItem, evidence_hashes: Sequence[str]) -> str:
+    body = item.model_dump(mode="json", exclude={"evidence"})
+    body["evidence"] = list(evidence_hashes)
+    return sha256_hex(canonical_json(body))
+
+
+def ingest_flags(
+    *, detector: Detector, raw_items: Sequence[Any], actor: Actor
+) -> list[ItemOutcome]:
+    """Store a detector's batch of flags: each item is created, a duplicate, or rejected.
+
+    Called by the ingest API for an active detector, acting as the detector's service user.
+    Guarantees: a rejected item writes nothing; a replayed item (same detector and external_id)
+    changes nothing; the valid items are stored with their evidence, history rows and one
+    ``flag.received`` audit event each, and the subjects they touch are evaluated against the
+    active threshold policy, all in one transaction.
+    """
+    outcomes: list[ItemOutcome | None] = [None] * len(raw_items)
+    valid: list[_Pending] = []
+    first_seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_items):
+        external_id = _external_id_of(raw)
+        checked = check_item(raw)
+        if isinstance(checked, dict):
+            outcomes[index] = ItemOutcome(index, external_id, "rejected", errors=checked)
+        elif checked.external_id in first_seen:
+            outcomes[index] = _rejected(
+                index,
+                external_id,
+                "external_id",
+                f"repeats the external_id of item {first_seen[checked.external_id]} in this batch",
+            )
+        else:
+            first_seen[checked.external_id] = index
+            valid.append(_Pending(index, checked))
+
+    # A concurrent batch may store the same flag or evidence record between our read and our
+    # insert; the unique constraints then refuse ours, and a retry sees theirs as existing.
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                stored = _store(detector, valid, actor=actor)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    for outcome in stored:
+        outcomes[outcome.index] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _external_id_of(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("external_id"), str):
+        return str(raw["external_id"])
+    return None
+
+
+def _rejected(index: int, external_id: str | None, where: str, message: str) -> ItemOutcome:
+    return ItemOutcome(index, external_id, "rejected", errors={where: [message]})
+
+
+def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[ItemOutcome]:
+    outcomes: list[ItemOutcome] = []
+    pending = _drop_duplicates(detector, valid, outcomes)
+    pending = _resolve_subjects(pending, outcomes)
+    if not pending:
+        return outcomes
+    lock_subjects({p.subject_id for p in pending})
+    pending, evidence_by_key = _resolve_evidence(pending, outcomes, actor=actor)
+    if not pending:
+        return outcomes
+    now = timezone.now()
+    flags = [
+        Flag(
+            detector=detector,
+            external_id=p.item.external_id,
+            detector_version=p.item.detector_version,
+            subject_id=p.subject_id,
+            category=p.item.category,
+            rule=p.item.rule,
+            score=p.item.score,
+            explanation=p.item.explanation,
+            factors=[factor.model_dump(mode="json") for factor in p.item.factors],
+            window_start=p.item.window.start,
+            window_end=p.item.window.end,
+            content_hash=flag_hash(
+                p.item, [evidence_by_key[key].content_hash for key in p.evidence_keys]
+            ),
+            received_at=now,
+        )
+        for p in pending
+    ]
+    flags = bulk_create_with_history(
+        flags,
+        Flag,
+        batch_size=1000,
+        default_user=actor.user,
+        default_change_reason=f"received from detector {detector.slug}",
+        default_date=now,
+    )
+    FlagEvidence.objects.bulk_create(
+        [
+            FlagEvidence(flag_id=flag.pk, evidence_id=evidence_by_key[key].pk, position=position)
+            for p, flag in zip(pending, flags, strict=True)
+            for position, key in enumerate(p.evidence_keys)
+        ],
+        batch_size=2000,
+    )
+    log.record_many(
+        [
+            log.Entry(
+                audit_actions.FLAG_RECEIVED,
+                flag,
+                data={
+                    "detector": detector.pk,
+                    "detector_version": flag.detector_version,
+                    "subject": flag.subject_id,
+                    "category": flag.category,
+                    "score": flag.score,
+                    "content_hash": flag.content_hash,
+                    "evidence": [
+                        [evidence_by_key[key].pk, evidence_by_key[key].content_hash]
+                        for key in p.evidence_keys
+                    ],
+                },
+                reason=f"flag {flag.external_id} from detector {detector.slug}",
+            )
+            for p, flag in zip(pending, flags, strict=True)
+        ],
+        actor=actor,
+    )
+    cases = _cases_for_new_flags([flag.pk for flag in flags], actor=actor)
+    for p, flag in zip(pending, flags, strict=True):
+        outcomes.append(
+            ItemOutcome(
+                p.index, p.item.external_id, "created", flag=flag.pk, case=cases.get(flag.pk)
+            )
+        )
+    return outcomes
+
+
+def _drop_duplicates(
+    detector: Detector, valid: list[_Pending], outcomes: list[ItemOutcome]
+) -> list[_Pending]:
+    existing = dict(
+        Flag.objects.filter(
+            detector=detector, external_id__in=[p.item.external_id for p in valid]
+        ).values_list("external_id", "pk")
+    )
+    if not existing:
+        return valid
+    case_of = _latest_case_of_flags(list(existing.values()))
+    for p in valid:
+        flag_id = existing.get(p.item.external_id)
+        if flag_id is not None:
+            outcomes.append(
+                ItemOutcome(
+                    p.index,
+                    p.item.external_id,
+                    "duplicate",
+                    flag=flag_id,
+                    case=case_of.get(flag_id),
+                )
+            )
+    return [p for p in valid if p.item.external_id not in existing]
+
+
+def _latest_case_of_flags(flag_ids: list[int]) -> dict[int, int]:
+    """The case each flag was last attached to. Flags does not import casework: the link
+    table is read through the flag's reverse relation."""
+    links = (
+        Flag.objects.filter(pk__in=flag_ids, case_links__isnull=False)
+        .values_list("pk", "case_links__case_id")
+        .order_by("case_links__attached_at")
+    )
+    return dict(links)
+
+
+def _resolve_subjects(valid: list[_Pending], outcomes: list[ItemOutcome]) -> list[_Pending]:
+    ids = dict(
+        Subject.objects.filter(staff_number__in={p.item.subject for p in valid}).values_list(
+            "staff_number", "pk"
+        )
+    )
+    kept = []
+    for p in valid:
+        subject_id = ids.get(p.item.subject)
+        if subject_id is None:
+            outcomes.append(
+                _rejected(
+                    p.index,
+                    p.item.external_id,
+                    "subject",
+                    f"no subject with staff number {p.item.subject!r} is in the workforce register",
+                )
+            )
+        else:
+            p.subject_id = subject_id
+            kept.append(p)
+    return kept
+
+
+def lock_subjects(subject_ids: set[int]) -> None:
+    """Lock subjects' rows, in id order so that two batches cannot deadlock.
+
+    Ingest and threshold evaluation for a subject then happen one batch at a time, so two
+    batches cannot both open a case for the same person.
+    """
+    list(
+        Subject.objects.select_for_update()
+        .filter(pk__in=subject_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _resolve_evidence(
+    pending: list[_Pending], outcomes: list[ItemOutcome], *, actor: Actor
+) -> tuple[list[_Pending], dict[tuple[str, str], EvidenceRecord]]:
+    """Find or create each evidence record. A record already held with other contents is a
+    conflict: changing source data is a correction, which goes through a challenge."""
+    wanted: dict[tuple[str, str], tuple[Evidence, str]] = {}
+    for p in pending:
+        for evidence in p.item.evidence:
+            key = (evidence.source_system, evidence.record_id)
+            p.evidence_keys.append(key)
+            wanted.setdefault(key, (evidence, evidence_hash(evidence)))
+    held = {
+        (record.source_system, record.record_id): record
+        for record in EvidenceRecord.objects.filter(record_id__in={key[1] for key in wanted}).only(
+            "pk", "source_system", "record_id", "content_hash"
+        )
+        if (record.source_system, record.record_id) in wanted
+    }
+    kept = []
+    for p in pending:
+        problems = {}
+        for position, (key, evidence) in enumerate(
+            zip(p.evidence_keys, p.item.evidence, strict=True)
+        ):
+            first, first_hash = wanted[key]
+            this_hash = evidence_hash(evidence) if evidence is not first else first_hash
+            expected = held[key].content_hash if key in held else first_hash
+            if this_hash != expected:
+                problems[f"evidence.{position}"] = [
+                    f"record {key[1]!r} of {key[0]!r} is already held with different contents; "
+                    "send the record as it was first received, or correct it through a challenge"
+                ]
+        if problems:
+            outcomes.append(ItemOutcome(p.index, p.item.external_id, "rejected", errors=problems))
+        else:
+            kept.append(p)
+    needed = {key for p in kept for key in p.evidence_keys}
+    now = timezone.now()
+    new_records = [
+        EvidenceRecord(
+            source_system=evidence.source_system,
+            record_type=evidence.record_type,
+            record_id=evidence.record_id,
+            occurred_at=evidence.occurred_at,
+            summary=evidence.summary,
+            payload=evidence.payload,
+            content_hash=content_hash,
+            received_at=now,
+        )
+        for key, (evidence, content_hash) in wanted.items()
+        if key in needed and key not in held
+    ]
+    created = bulk_create_with_history(
+        new_records,
+        EvidenceRecord,
+        batch_size=2000,
+        default_user=actor.user,
+        default_change_reason="received as evidence for a flag",
+        default_date=now,
+    )
+    for record in created:
+        held[(record.source_system, record.record_id)] = record
+    return kept, held
+
+
+def _cases_for_new_flags(flag_ids: list[int], *, actor: Actor) -> dict[int, int]:
+    cases: dict[int, int] = {}
+    for _receiver, response in flags_stored.send(sender=Flag, flag_ids=flag_ids, actor=actor):
+        if isinstance(response, dict):
+            cases.update(response)
+    return cases
