@@ -10,7 +10,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION scrutiny_refuse_change() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION '% on % is refused: this table is append-only', TG_OP, TG_TABLE_NAME
+    RAISE EXCEPTION '%% on %% is refused: this table is append-only', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;

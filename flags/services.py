@@ -13,19 +13,21 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from audit import log
 from audit.actors import Actor
 from audit.chain import canonical_json, canonical_time, sha256_hex
+from config.bulk_writes import insert_rows, insert_with_history
 from flags import audit_actions
 from flags.ingest_schema import Evidence, FlagItem, check_item
 from flags.models import (
     Detector,
     DetectorToken,
     EvidenceRecord,
+    EvidenceStatus,
     Flag,
     FlagEvidence,
+    FlagStatus,
     Subject,
 )
 from flags.signals import flags_stored
@@ -212,76 +214,69 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
     if not pending:
         return outcomes
     lock_subjects({p.subject_id for p in pending})
-    pending, evidence_by_key = _resolve_evidence(pending, outcomes, actor=actor)
+    pending, held = _resolve_evidence(pending, outcomes, actor=actor)
     if not pending:
         return outcomes
     now = timezone.now()
-    flags = [
-        Flag(
-            detector=detector,
-            external_id=p.item.external_id,
-            detector_version=p.item.detector_version,
-            subject_id=p.subject_id,
-            category=p.item.category,
-            rule=p.item.rule,
-            score=p.item.score,
-            explanation=p.item.explanation,
-            factors=[factor.model_dump(mode="json") for factor in p.item.factors],
-            window_start=p.item.window.start,
-            window_end=p.item.window.end,
-            content_hash=flag_hash(
-                p.item, [evidence_by_key[key].content_hash for key in p.evidence_keys]
-            ),
-            received_at=now,
-        )
-        for p in pending
-    ]
-    flags = bulk_create_with_history(
-        flags,
+    hashes = [flag_hash(p.item, [held[key][1] for key in p.evidence_keys]) for p in pending]
+    flag_ids = insert_with_history(
         Flag,
-        batch_size=1000,
-        default_user=actor.user,
-        default_change_reason=f"received from detector {detector.slug}",
-        default_date=now,
-    )
-    FlagEvidence.objects.bulk_create(
         [
-            FlagEvidence(flag_id=flag.pk, evidence_id=evidence_by_key[key].pk, position=position)
-            for p, flag in zip(pending, flags, strict=True)
+            {
+                "detector_id": detector.pk,
+                "external_id": p.item.external_id,
+                "detector_version": p.item.detector_version,
+                "subject_id": p.subject_id,
+                "category": p.item.category,
+                "rule": p.item.rule,
+                "score": p.item.score,
+                "explanation": p.item.explanation,
+                "factors": [factor.model_dump(mode="json") for factor in p.item.factors],
+                "window_start": p.item.window.start,
+                "window_end": p.item.window.end,
+                "content_hash": content_hash,
+                "received_at": now,
+                "status": FlagStatus.ACTIVE,
+            }
+            for p, content_hash in zip(pending, hashes, strict=True)
+        ],
+        user=actor.user,
+        reason=f"received from detector {detector.slug}",
+        when=now,
+    )
+    insert_rows(
+        FlagEvidence,
+        [
+            {"flag_id": flag_id, "evidence_id": held[key][0], "position": position}
+            for p, flag_id in zip(pending, flag_ids, strict=True)
             for position, key in enumerate(p.evidence_keys)
         ],
-        batch_size=2000,
     )
     log.record_many(
         [
             log.Entry(
                 audit_actions.FLAG_RECEIVED,
-                flag,
+                ("flags.flag", flag_id),
                 data={
                     "detector": detector.pk,
-                    "detector_version": flag.detector_version,
-                    "subject": flag.subject_id,
-                    "category": flag.category,
-                    "score": flag.score,
-                    "content_hash": flag.content_hash,
-                    "evidence": [
-                        [evidence_by_key[key].pk, evidence_by_key[key].content_hash]
-                        for key in p.evidence_keys
-                    ],
+                    "detector_version": p.item.detector_version,
+                    "subject": p.subject_id,
+                    "category": p.item.category,
+                    "score": p.item.score,
+                    "content_hash": content_hash,
+                    "evidence": [list(held[key]) for key in p.evidence_keys],
                 },
-                reason=f"flag {flag.external_id} from detector {detector.slug}",
+                reason=f"flag {p.item.external_id} from detector {detector.slug}",
             )
-            for p, flag in zip(pending, flags, strict=True)
+            for p, flag_id, content_hash in zip(pending, flag_ids, hashes, strict=True)
         ],
         actor=actor,
     )
-    cases = _cases_for_new_flags([flag.pk for flag in flags], actor=actor)
-    for p, flag in zip(pending, flags, strict=True):
-        outcomes.append(
-            ItemOutcome(
-                p.index, p.item.external_id, "created", flag=flag.pk, case=cases.get(flag.pk)
-            )
-        )
+    cases = _cases_for_new_flags(flag_ids, actor=actor)
+    outcomes += [
+        ItemOutcome(p.index, p.item.external_id, "created", flag=flag_id, case=cases.get(flag_id))
+        for p, flag_id in zip(pending, flag_ids, strict=True)
+    ]
     return outcomes
 
 
@@ -362,9 +357,12 @@ def lock_subjects(subject_ids: set[int]) -> None:
 
 def _resolve_evidence(
     pending: list[_Pending], outcomes: list[ItemOutcome], *, actor: Actor
-) -> tuple[list[_Pending], dict[tuple[str, str], EvidenceRecord]]:
-    """Find or create each evidence record. A record already held with other contents is a
-    conflict: changing source data is a correction, which goes through a challenge."""
+) -> tuple[list[_Pending], dict[tuple[str, str], tuple[int, str]]]:
+    """Find or create each evidence record, as ``{(source, record id): (pk, content hash)}``.
+
+    A record already held with other contents is a conflict: changing source data is a
+    correction, which goes through a challenge, never a silent overwrite by a detector.
+    """
     wanted: dict[tuple[str, str], tuple[Evidence, str]] = {}
     for p in pending:
         for evidence in p.item.evidence:
@@ -372,57 +370,62 @@ def _resolve_evidence(
             p.evidence_keys.append(key)
             wanted.setdefault(key, (evidence, evidence_hash(evidence)))
     held = {
-        (record.source_system, record.record_id): record
-        for record in EvidenceRecord.objects.filter(record_id__in={key[1] for key in wanted}).only(
-            "pk", "source_system", "record_id", "content_hash"
-        )
-        if (record.source_system, record.record_id) in wanted
+        (source, record_id): (pk, content_hash)
+        for pk, source, record_id, content_hash in EvidenceRecord.objects.filter(
+            record_id__in={key[1] for key in wanted}
+        ).values_list("pk", "source_system", "record_id", "content_hash")
+        if (source, record_id) in wanted
     }
     kept = []
     for p in pending:
-        problems = {}
-        for position, (key, evidence) in enumerate(
-            zip(p.evidence_keys, p.item.evidence, strict=True)
-        ):
-            first, first_hash = wanted[key]
-            this_hash = evidence_hash(evidence) if evidence is not first else first_hash
-            expected = held[key].content_hash if key in held else first_hash
-            if this_hash != expected:
-                problems[f"evidence.{position}"] = [
-                    f"record {key[1]!r} of {key[0]!r} is already held with different contents; "
-                    "send the record as it was first received, or correct it through a challenge"
-                ]
+        problems = _evidence_conflicts(p, wanted, held)
         if problems:
             outcomes.append(ItemOutcome(p.index, p.item.external_id, "rejected", errors=problems))
         else:
             kept.append(p)
-    needed = {key for p in kept for key in p.evidence_keys}
+    used = {key for p in kept for key in p.evidence_keys}
+    needed = [key for key in wanted if key in used and key not in held]
     now = timezone.now()
-    new_records = [
-        EvidenceRecord(
-            source_system=evidence.source_system,
-            record_type=evidence.record_type,
-            record_id=evidence.record_id,
-            occurred_at=evidence.occurred_at,
-            summary=evidence.summary,
-            payload=evidence.payload,
-            content_hash=content_hash,
-            received_at=now,
-        )
-        for key, (evidence, content_hash) in wanted.items()
-        if key in needed and key not in held
-    ]
-    created = bulk_create_with_history(
-        new_records,
+    ids = insert_with_history(
         EvidenceRecord,
-        batch_size=2000,
-        default_user=actor.user,
-        default_change_reason="received as evidence for a flag",
-        default_date=now,
+        [
+            {
+                "source_system": wanted[key][0].source_system,
+                "record_type": wanted[key][0].record_type,
+                "record_id": wanted[key][0].record_id,
+                "occurred_at": wanted[key][0].occurred_at,
+                "summary": wanted[key][0].summary,
+                "payload": wanted[key][0].payload,
+                "content_hash": wanted[key][1],
+                "received_at": now,
+                "status": EvidenceStatus.AS_RECEIVED,
+            }
+            for key in needed
+        ],
+        user=actor.user,
+        reason="received as evidence for a flag",
+        when=now,
     )
-    for record in created:
-        held[(record.source_system, record.record_id)] = record
+    held.update({key: (pk, wanted[key][1]) for key, pk in zip(needed, ids, strict=True)})
     return kept, held
+
+
+def _evidence_conflicts(
+    p: _Pending,
+    wanted: dict[tuple[str, str], tuple[Evidence, str]],
+    held: dict[tuple[str, str], tuple[int, str]],
+) -> dict[str, list[str]]:
+    problems = {}
+    for position, (key, evidence) in enumerate(zip(p.evidence_keys, p.item.evidence, strict=True)):
+        first, first_hash = wanted[key]
+        this_hash = first_hash if evidence is first else evidence_hash(evidence)
+        expected = held[key][1] if key in held else first_hash
+        if this_hash != expected:
+            problems[f"evidence.{position}"] = [
+                f"record {key[1]!r} of {key[0]!r} is already held with different contents; "
+                "send the record as it was first received, or correct it through a challenge"
+            ]
+    return problems
 
 
 def _cases_for_new_flags(flag_ids: list[int], *, actor: Actor) -> dict[int, int]:
