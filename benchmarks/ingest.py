@@ -190,6 +190,11 @@ def copy_rate(dsn: str, items: list[dict[str, Any]]) -> float:
         return len(items) / (time.perf_counter() - started)
 
 
+def count(conn: psycopg.Connection[Any], table: str) -> int:
+    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - fixed names
+    return int(row[0]) if row else 0
+
+
 def wait_for(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -264,9 +269,10 @@ def main() -> None:
     api_rate = totals["created"] / elapsed
     rate_copy = copy_rate(dsn, items)
     with psycopg.connect(dsn) as conn:
-        cases = conn.execute("SELECT count(*) FROM casework_case").fetchone()[0]
-        events = conn.execute("SELECT count(*) FROM audit_auditevent").fetchone()[0]
-        history = conn.execute("SELECT count(*) FROM flags_historicalflag").fetchone()[0]
+        cases, events, history = (
+            count(conn, table)
+            for table in ("casework_case", "audit_auditevent", "flags_historicalflag")
+        )
     started = time.perf_counter()
     verdict = run([python, "manage.py", "verify_audit"], env).strip()
     verify_seconds = time.perf_counter() - started

@@ -51,9 +51,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
             [model(**row) for row in completed], batch_size=500
         )
         return [int(obj.pk) for obj in created]
-    pk_column = meta.pk.column  # type: ignore[union-attr]
+    pk_column = meta.pk.column
     quote = connection.ops.quote_name
-    pk_attname = meta.pk.attname  # type: ignore[union-attr]
+    pk_attname = meta.pk.attname
     with connection.cursor() as cursor:
         if all(row.get(pk_attname) is not None for row in completed):
             ids = [int(row[pk_attname]) for row in completed]
@@ -63,7 +63,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
                 [meta.db_table, pk_column, len(completed)],
             )
             ids = [int(row[0]) for row in cursor.fetchall()]
-        names = ", ".join(quote(field.column) for field in fields)
+        names = ", ".join(quote(str(field.column)) for field in fields)
         json_fields = {field.attname for field in fields if isinstance(field, models.JSONField)}
         statement = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
@@ -92,7 +92,7 @@ def insert_with_history(
     ids = insert_rows(model, rows)
     history_model = model.history.model  # type: ignore[attr-defined]
     tracked = [field.attname for field in history_model.tracked_fields]
-    pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
+    pk_attname = model._meta.pk.attname
     fields = _columns(model)
     historical = []
     for pk, row in zip(ids, rows, strict=True):
