@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -75,6 +76,31 @@ class Evidence(Strict):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
+def _unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first string that no database can store as text: a NUL or a lone surrogate."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path, "contains a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, "contains an unpaired surrogate (invalid Unicode)"
+        return None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, inner in items:
+        where = f"{path}.{key}" if path else str(key)
+        found = _unstorable_text(key, where) if isinstance(key, str) else None
+        found = found or _unstorable_text(inner, where)
+        if found:
+            return found
+    return None
+
+
 class FlagItem(Strict):
     """One flag. ``external_id`` is the detector's own id: sending it again changes nothing."""
 
@@ -90,6 +116,20 @@ class FlagItem(Strict):
     factors: list[Factor] = Field(default_factory=list, max_length=100)
     window: Window
     evidence: list[Evidence] = Field(min_length=1, max_length=MAX_EVIDENCE)
+
+    @field_validator("evidence")
+    @classmethod
+    def evidence_listed_once(cls, value: list[Evidence]) -> list[Evidence]:
+        seen: dict[tuple[str, str], int] = {}
+        for position, evidence in enumerate(value):
+            key = (evidence.source_system, evidence.record_id)
+            if key in seen:
+                raise ValueError(
+                    f"evidence {position} repeats evidence {seen[key]} "
+                    f"({evidence.source_system} record {evidence.record_id!r})"
+                )
+            seen[key] = position
+        return value
 
 
 class IngestRequest(BaseModel):
@@ -166,6 +206,8 @@ def _words(error: Any) -> str:
         return "must be a JSON list"
     if kind == "string_type":
         return f"must be a string; got {given!r}"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
     return str(error["msg"])
 
 
@@ -180,6 +222,9 @@ def check_item(raw: Any) -> FlagItem | dict[str, list[str]]:
     """A valid item, or its errors keyed by field path (``evidence.0.occurred_at``)."""
     if not isinstance(raw, dict):
         return {"flag": ["each flag must be a JSON object"]}
+    unstorable = _unstorable_text(raw)
+    if unstorable:
+        return {unstorable[0] or "flag": [unstorable[1]]}
     try:
         return FlagItem.model_validate(raw)
     except ValidationError as exc:
