@@ -1,8 +1,37 @@
+import json
 from typing import Any
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Expression
 
-from audit.chain import canonical_time
+from audit.chain import canonical_json, canonical_time
+
+
+class CanonicalJSONField(models.TextField):
+    """JSON kept as the exact canonical text that was hashed.
+
+    PostgreSQL's jsonb rewrites numbers (``-0.0`` becomes ``0``, ``1e20`` an integer), so an
+    honest event read back from jsonb could fail verification. Text keeps the hashed bytes.
+    """
+
+    # Read by django-stubs: the Python type this field takes and gives.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
+    def get_prep_value(self, value: Any) -> Any:
+        return None if value is None else self.to_copy_text(value)
+
+    def to_copy_text(self, value: Any) -> str:
+        return canonical_json(value).decode("utf-8")
+
+    def from_db_value(
+        self, value: str | None, expression: Expression, connection: BaseDatabaseWrapper
+    ) -> Any:
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class AuditEvent(models.Model):
@@ -23,7 +52,7 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=60)
     target_id = models.CharField(max_length=64)
     reason = models.CharField(max_length=300, blank=True)
-    data = models.JSONField(default=dict)
+    data = CanonicalJSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 

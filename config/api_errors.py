@@ -12,8 +12,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else "invalid"
+        distinct = set(_flatten(exc.get_codes()))
+        code = distinct.pop() if len(distinct) == 1 else "invalid"
         detail = (
             response.data.get("detail", response.data)
             if isinstance(response.data, dict)
@@ -21,3 +21,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         response.data = {"error": code, "detail": detail}
     return response
+
+
+def _flatten(codes: Any) -> list[str]:
+    if isinstance(codes, str):
+        return [codes]
+    if isinstance(codes, dict):
+        codes = list(codes.values())
+    return [code for item in codes for code in _flatten(item)]

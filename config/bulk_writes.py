@@ -34,6 +34,16 @@ def _complete(fields: list[models.Field[Any, Any]], row: Mapping[str, Any]) -> R
     return full
 
 
+def _copy_value(field: models.Field[Any, Any], value: Any) -> Any:
+    """A value as COPY takes it: psycopg adapts plain Python types; JSON goes as text."""
+    if value is None:
+        return None
+    if isinstance(field, models.JSONField):
+        return json.dumps(value, cls=field.encoder)
+    to_text = getattr(field, "to_copy_text", None)
+    return to_text(value) if to_text else value
+
+
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert rows (dicts keyed by column attname) and return their primary keys, in order.
 
@@ -54,7 +64,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
     pk_column = meta.pk.column
     quote = connection.ops.quote_name
     pk_attname = meta.pk.attname
-    with connection.cursor() as cursor:
+    # COPY runs on the raw psycopg cursor: wrap it so a unique violation arrives as Django's
+    # IntegrityError, which callers catch to retry a lost insert race.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         if all(row.get(pk_attname) is not None for row in completed):
             ids = [int(row[pk_attname]) for row in completed]
         else:
@@ -64,19 +76,11 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
             )
             ids = [int(row[0]) for row in cursor.fetchall()]
         names = ", ".join(quote(str(field.column)) for field in fields)
-        json_fields = {field.attname for field in fields if isinstance(field, models.JSONField)}
         statement = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
             for pk, row in zip(ids, completed, strict=True):
                 row[pk_attname] = pk
-                copy.write_row(
-                    [
-                        json.dumps(row[field.attname])
-                        if field.attname in json_fields
-                        else row[field.attname]
-                        for field in fields
-                    ]
-                )
+                copy.write_row([_copy_value(field, row[field.attname]) for field in fields])
     return ids
 
 

@@ -141,6 +141,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": _renderers,
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    # Escape non-ASCII in responses, so that even invalid Unicode echoed in an error renders.
+    "UNICODE_JSON": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -153,6 +155,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # pydantic's JSON schema uses 3.1 constructs (type "null").
+    "OAS_VERSION": "3.1.0",
     # Swagger UI from the installed sidecar package: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -21,7 +21,7 @@ class DetectorTokenAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         keyword, _, token = header.partition(" ")
-        if keyword != self.keyword or not token.strip():
+        if keyword.lower() != self.keyword.lower() or not token.strip():
             raise exceptions.AuthenticationFailed(
                 "Send the detector's API token as 'Authorization: Bearer <token>'."
             )

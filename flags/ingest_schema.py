@@ -6,6 +6,7 @@ models produce the OpenAPI schema (drf-spectacular's pydantic extension), so the
 and the check cannot drift apart. See docs/decisions/0004-pydantic-for-ingest.md.
 """
 
+import math
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
@@ -48,8 +49,19 @@ class Factor(Strict):
     """One contributing factor of the score, as the detector weighed it."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
-    value: float | int | str | bool
-    weight: float = Field(description="The factor's weight in the score; may be negative.")
+    value: Any = Field(description="A number, a string, or true/false.")
+    weight: float = Field(
+        allow_inf_nan=False, description="The factor's weight in the score; may be negative."
+    )
+
+    @field_validator("value")
+    @classmethod
+    def plain_value(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if not isinstance(value, bool | int | float | str):
+            raise ValueError("must be a number, a string or true/false")
+        return value
 
 
 class Window(Strict):
@@ -111,11 +123,17 @@ class FlagItem(Strict):
     category: CategoryName
     rule: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     detector_version: Annotated[str, StringConstraints(min_length=1, max_length=60)]
-    score: float = Field(ge=0, le=1, allow_inf_nan=False)
+    # Strict: true, false and "0.5" are refused rather than read as 1.0, 0.0 and 0.5.
+    score: float = Field(ge=0, le=1, allow_inf_nan=False, strict=True)
     explanation: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
     factors: list[Factor] = Field(default_factory=list, max_length=100)
     window: Window
     evidence: list[Evidence] = Field(min_length=1, max_length=MAX_EVIDENCE)
+
+    @field_validator("score")
+    @classmethod
+    def no_negative_zero(cls, value: float) -> float:
+        return value + 0.0  # -0.0 becomes 0.0
 
     @field_validator("evidence")
     @classmethod
@@ -196,7 +214,7 @@ def _words(error: Any) -> str:
         return "must not be empty"
     if kind == "string_too_long":
         return f"must be at most {ctx.get('max_length')} characters"
-    if kind in {"float_parsing", "float_type"}:
+    if kind in {"float_parsing", "float_type", "int_type"}:
         return f"must be a number; got {given!r}"
     if kind == "finite_number":
         return "must be a finite number"

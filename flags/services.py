@@ -365,9 +365,9 @@ def _resolve_evidence(
     """
     wanted: dict[tuple[str, str], tuple[Evidence, str]] = {}
     for p in pending:
-        for evidence in p.item.evidence:
-            key = (evidence.source_system, evidence.record_id)
-            p.evidence_keys.append(key)
+        # Assigned afresh, not appended: a retried transaction resolves the same items again.
+        p.evidence_keys = [(e.source_system, e.record_id) for e in p.item.evidence]
+        for key, evidence in zip(p.evidence_keys, p.item.evidence, strict=True):
             wanted.setdefault(key, (evidence, evidence_hash(evidence)))
     held = {
         (source, record_id): (pk, content_hash)

@@ -103,7 +103,8 @@ def _check_value(column: str, value: str) -> str | None:
 
 def parse_workforce_csv(stream: IO[str]) -> list[WorkforceRow]:
     """Read and check an extract; raise WorkforceImportError listing every problem found."""
-    reader = csv.DictReader(stream)
+    # restval None marks a column a short row has no value for: it cannot pass for "".
+    reader = csv.DictReader(stream, restval=None)
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
@@ -117,6 +118,9 @@ def parse_workforce_csv(stream: IO[str]) -> list[WorkforceRow]:
             line = reader.line_num
             if None in record:
                 errors.append(f"line {line}: more values than header columns")
+                continue
+            if any(value is None for value in record.values()):
+                errors.append(f"line {line}: fewer values than header columns")
                 continue
             values = {column: (record.get(column) or "").strip() for column in COLUMNS}
             problems = [p for c, v in values.items() if (p := _check_value(c, v))]

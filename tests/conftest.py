@@ -5,12 +5,52 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from rest_framework.test import APIClient
 
 from audit.actors import Actor, Role, system_actor
 from flags.models import Detector
 from flags.services import register_detector
-from tests.factories import SubjectFactory
+from tests.factories import NOW, TODAY, SubjectFactory
+from tests.ingest_client import client_for
+
+POSTGRES_ONLY = (
+    "PostgreSQL only (a PostgreSQL feature, real concurrent transactions, or a transactional "
+    "test whose flush the SQLite audit triggers refuse). It runs in the PostgreSQL CI pass: "
+    "DATABASE_URL=postgres://... make test"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=POSTGRES_ONLY)
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if POSTGRES_ONLY in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_sep(
+            "!",
+            f"{len(skipped)} PostgreSQL-only test(s) SKIPPED on {connection.vendor}: "
+            "run the suite with DATABASE_URL=postgres://... to run them",
+            yellow=True,
+            bold=True,
+        )
+
+
+@pytest.fixture
+def frozen_today(time_machine: Any) -> Any:
+    """Pin the clock to NOW (noon in London on TODAY): threshold windows end today."""
+    time_machine.move_to(NOW, tick=False)
+    return TODAY
 
 
 @pytest.fixture
@@ -30,10 +70,18 @@ def detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
 
 
 @pytest.fixture
+def detector(detector_with_token: tuple[Detector, str]) -> Detector:
+    return detector_with_token[0]
+
+
+@pytest.fixture
 def detector_client(detector_with_token: tuple[Detector, str]) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {detector_with_token[1]}")
-    return client
+    return client_for(detector_with_token[1])
+
+
+@pytest.fixture
+def other_detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
+    return register_detector("access", name="System look-ups", actor=admin_actor)
 
 
 @pytest.fixture

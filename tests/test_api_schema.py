@@ -1,0 +1,84 @@
+"""The published API description: /api/schema/ and the self-hosted /api/docs/."""
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from openapi_spec_validator import validate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client: Client) -> dict[str, Any]:
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    return dict(response.json())
+
+
+def test_the_schema_is_served_to_anyone_as_yaml_by_default(client: Client) -> None:
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_the_schema_is_valid_openapi(schema: dict[str, Any]) -> None:
+    validate(schema)
+
+
+def test_the_ingest_operation_is_described(schema: dict[str, Any]) -> None:
+    operation = schema["paths"]["/api/v1/flags/"]["post"]
+
+    assert operation["operationId"] == "ingest_flags"
+    assert operation["security"] == [{"detectorToken": []}]
+    assert schema["components"]["securitySchemes"]["detectorToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A detector's API token.",
+    }
+    body = operation["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].startswith("#/components/schemas/IngestRequest")
+    assert "OneFlag" in body["examples"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/IngestResponse"}
+
+
+def test_the_flag_schema_comes_from_the_checks_ingest_applies(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    flag = components["FlagItem"]
+
+    assert set(flag["required"]) >= {
+        "external_id",
+        "subject",
+        "category",
+        "rule",
+        "detector_version",
+        "score",
+        "explanation",
+        "window",
+        "evidence",
+    }
+    assert flag["additionalProperties"] is False
+    assert (flag["properties"]["score"]["minimum"], flag["properties"]["score"]["maximum"]) == (
+        0,
+        1,
+    )
+    assert flag["properties"]["evidence"]["maxItems"] == 50
+    request = next(v for k, v in components.items() if k.startswith("IngestRequest"))
+    assert request["properties"]["flags"]["maxItems"] == 1000
+
+
+def test_the_docs_page_loads_its_assets_from_this_site_only(client: Client) -> None:
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    for outside in ("cdn.", "unpkg", "jsdelivr", "cdnjs", "googleapis"):
+        assert outside not in html
+    assets = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert assets
+    assert all(asset.startswith("/static/") for asset in assets), assets

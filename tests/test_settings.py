@@ -1,0 +1,144 @@
+"""config.settings: read from the environment only, failing loudly on what production needs.
+
+Each case starts a fresh interpreter with a clean environment, since settings are read once.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+SHOW = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"],
+    "name": str(db["NAME"]),
+    "options": db.get("OPTIONS", {}),
+    "secret_key": settings.SECRET_KEY,
+    "debug": settings.DEBUG,
+    "allowed_hosts": settings.ALLOWED_HOSTS,
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "broker": settings.CELERY_BROKER_URL,
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "renderers": settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
+}))
+"""
+
+
+def start(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(PROJECT),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **env,
+    }
+    return subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", SHOW],
+        cwd=PROJECT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def settings_with(**env: str) -> dict[str, Any]:
+    run = start(**env)
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout))
+
+
+@pytest.mark.parametrize("debug", [None, "false", "0"])
+def test_without_a_secret_key_and_debug_off_start_up_fails_clearly(debug: str | None) -> None:
+    run = start(**({"DEBUG": debug} if debug is not None else {}))
+
+    assert run.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set." in run.stderr
+    assert "SECRET_KEY_FILE" in run.stderr
+
+
+def test_an_empty_secret_key_is_no_secret_key() -> None:
+    run = start(SECRET_KEY="")
+
+    assert run.returncode != 0
+    assert "SECRET_KEY is not set" in run.stderr
+
+
+def test_with_debug_on_a_development_key_is_used() -> None:
+    shown = settings_with(DEBUG="true")
+
+    assert shown["debug"] is True
+    assert shown["secret_key"].startswith("insecure-development-key")
+    assert shown["allowed_hosts"] == ["127.0.0.1", "localhost"]
+    assert "rest_framework.renderers.BrowsableAPIRenderer" in shown["renderers"]
+
+
+def test_production_defaults_are_closed() -> None:
+    shown = settings_with(SECRET_KEY="k" * 50)
+
+    assert (shown["debug"], shown["secret_key"]) == (False, "k" * 50)
+    assert shown["allowed_hosts"] == []
+    assert shown["session_cookie_secure"] is True
+    assert shown["renderers"] == ["rest_framework.renderers.JSONRenderer"]
+
+
+def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+
+    assert settings_with(SECRET_KEY_FILE=str(secret))["secret_key"] == "from-a-file"
+
+
+def test_a_secret_key_and_a_secret_key_file_together_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("x", encoding="utf-8")
+
+    run = start(SECRET_KEY="y", SECRET_KEY_FILE=str(secret))
+
+    assert run.returncode != 0
+    assert "Set SECRET_KEY or SECRET_KEY_FILE, not both." in run.stderr
+
+
+def test_an_unreadable_secret_key_file_is_refused(tmp_path: Path) -> None:
+    run = start(SECRET_KEY_FILE=str(tmp_path / "absent"))
+
+    assert run.returncode != 0
+    assert f"SECRET_KEY_FILE={tmp_path / 'absent'} cannot be read" in run.stderr
+
+
+def test_without_database_url_sqlite_is_used_with_immediate_transactions() -> None:
+    shown = settings_with(SECRET_KEY="k")
+
+    assert shown["engine"] == "django.db.backends.sqlite3"
+    assert shown["name"] == str(PROJECT / "scrutiny.sqlite3")
+    assert shown["options"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_database_url_selects_postgresql() -> None:
+    shown = settings_with(SECRET_KEY="k", DATABASE_URL="postgres://app@db.internal:5432/scrutiny")
+
+    assert shown["engine"] == "django.db.backends.postgresql"
+    assert shown["name"] == "scrutiny"
+    assert shown["options"] == {"server_side_binding": True}
+
+
+def test_without_a_broker_celery_tasks_run_in_process() -> None:
+    shown = settings_with(SECRET_KEY="k")
+
+    assert (shown["broker"], shown["eager"]) == ("", True)
+
+
+def test_with_a_broker_celery_tasks_are_queued() -> None:
+    shown = settings_with(SECRET_KEY="k", CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
+
+    assert (shown["broker"], shown["eager"]) == ("redis://127.0.0.1:6379/0", False)
