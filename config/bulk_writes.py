@@ -10,7 +10,7 @@ django-simple-history's ``bulk_history_create`` writes, so history is identical 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,24 +24,18 @@ def _columns(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return list(model._meta.concrete_fields)
 
 
-def _complete(fields: list[models.Field[Any, Any]], row: Mapping[str, Any]) -> Row:
-    full: Row = {}
-    for field in fields:
-        if field.attname in row:
-            full[field.attname] = row[field.attname]
-        elif not field.primary_key:
-            full[field.attname] = field.get_default()
-    return full
+def _defaults(fields: list[models.Field[Any, Any]]) -> Row:
+    """Each non-key column's default, computed once per call and shared: rows are only read."""
+    return {field.attname: field.get_default() for field in fields if not field.primary_key}
 
 
-def _copy_value(field: models.Field[Any, Any], value: Any) -> Any:
-    """A value as COPY takes it: psycopg adapts plain Python types; JSON goes as text."""
-    if value is None:
-        return None
+def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How a column's value goes to COPY: psycopg adapts plain Python types; JSON goes as text."""
     if isinstance(field, models.JSONField):
-        return json.dumps(value, cls=field.encoder)
-    to_text = getattr(field, "to_copy_text", None)
-    return to_text(value) if to_text else value
+        encoder = field.encoder
+        return lambda value: json.dumps(value, cls=encoder)
+    to_text: Callable[[Any], Any] | None = getattr(field, "to_copy_text", None)
+    return to_text
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -55,7 +49,8 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     fields = _columns(model)
-    completed = [_complete(fields, row) for row in rows]
+    defaults = _defaults(fields)
+    completed = [{**defaults, **row} for row in rows]
     if connection.vendor != "postgresql":
         created = model._default_manager.bulk_create(
             [model(**row) for row in completed], batch_size=500
@@ -77,10 +72,16 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
             ids = [int(row[0]) for row in cursor.fetchall()]
         names = ", ".join(quote(str(field.column)) for field in fields)
         statement = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
+        plan = [(field.attname, _converter(field)) for field in fields]
         with cursor.cursor.copy(statement) as copy:
             for pk, row in zip(ids, completed, strict=True):
                 row[pk_attname] = pk
-                copy.write_row([_copy_value(field, row[field.attname]) for field in fields])
+                copy.write_row(
+                    [
+                        row[name] if convert is None or row[name] is None else convert(row[name])
+                        for name, convert in plan
+                    ]
+                )
     return ids
 
 
@@ -97,11 +98,10 @@ def insert_with_history(
     history_model = model.history.model  # type: ignore[attr-defined]
     tracked = [field.attname for field in history_model.tracked_fields]
     pk_attname = model._meta.pk.attname
-    fields = _columns(model)
+    defaults = _defaults(_columns(model))
     historical = []
     for pk, row in zip(ids, rows, strict=True):
-        values = _complete(fields, row)
-        values[pk_attname] = pk
+        values = {**defaults, **row, pk_attname: pk}
         historical.append(
             {
                 **{name: values[name] for name in tracked},

@@ -6,6 +6,7 @@ models produce the OpenAPI schema (drf-spectacular's pydantic extension), so the
 and the check cannot drift apart. See docs/decisions/0004-pydantic-for-ingest.md.
 """
 
+import json
 import math
 from datetime import date
 from typing import Annotated, Any, Literal, Self
@@ -86,6 +87,17 @@ class Evidence(Strict):
     occurred_at: AwareDatetime
     summary: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def _may_hold_unstorable_text(raw: dict[str, Any]) -> bool:
+    """A fast check in C for the rare item worth walking: json escapes NUL as \\u0000, and a
+    lone surrogate cannot be encoded. A false alarm only costs the walk."""
+    text = json.dumps(raw, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return "\\u0000" in text
 
 
 def _unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
@@ -240,7 +252,7 @@ def check_item(raw: Any) -> FlagItem | dict[str, list[str]]:
     """A valid item, or its errors keyed by field path (``evidence.0.occurred_at``)."""
     if not isinstance(raw, dict):
         return {"flag": ["each flag must be a JSON object"]}
-    unstorable = _unstorable_text(raw)
+    unstorable = _unstorable_text(raw) if _may_hold_unstorable_text(raw) else None
     if unstorable:
         return {unstorable[0] or "flag": [unstorable[1]]}
     try:

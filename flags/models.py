@@ -218,10 +218,16 @@ class Flag(models.Model):
     people.
     """
 
-    detector = models.ForeignKey(Detector, on_delete=models.PROTECT, related_name="flags")
+    # No single-column indexes on detector and subject: the unique (detector, external_id) and
+    # the (subject, category, window_end) index lead with them and serve the same lookups.
+    detector = models.ForeignKey(
+        Detector, on_delete=models.PROTECT, related_name="flags", db_index=False
+    )
     external_id = models.CharField(max_length=120)
     detector_version = models.CharField(max_length=60)
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="flags")
+    subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, related_name="flags", db_index=False
+    )
     category = models.CharField(max_length=30, choices=Category.choices)
     rule = models.CharField(max_length=120)
     score = models.FloatField()
@@ -262,7 +268,8 @@ class Flag(models.Model):
 class FlagEvidence(models.Model):
     """Which evidence records a flag rests on. Insert-only: a flag's evidence never changes."""
 
-    flag = models.ForeignKey(Flag, on_delete=models.PROTECT)
+    # The unique (flag, evidence) constraint's index serves lookups by flag.
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, db_index=False)
     evidence = models.ForeignKey(EvidenceRecord, on_delete=models.PROTECT)
     position = models.PositiveSmallIntegerField()
 

@@ -44,7 +44,13 @@ def hash_token(token: str) -> str:
 
 
 def register_detector(
-    slug: str, *, name: str, actor: Actor, owner: str = "", description: str = ""
+    slug: str,
+    *,
+    name: str,
+    actor: Actor,
+    owner: str = "",
+    description: str = "",
+    version: str = "",
 ) -> tuple[Detector, str]:
     """Register a detector with its own service user, and return it with its first API token.
 
@@ -56,14 +62,21 @@ def register_detector(
         user = get_user_model().objects.create_user(username=f"detector.{slug}", is_active=True)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        detector = Detector(slug=slug, name=name, owner=owner, description=description, user=user)
+        detector = Detector(
+            slug=slug,
+            name=name,
+            owner=owner,
+            description=description,
+            current_version=version,
+            user=user,
+        )
         detector._history_user = actor.user  # type: ignore[attr-defined]
         detector.save()
         log.record(
             audit_actions.DETECTOR_REGISTERED,
             detector,
             actor=actor,
-            data={"slug": slug, "service_user": user.pk},
+            data={"slug": slug, "service_user": user.pk, "version": version},
             reason="detector registered",
         )
         token = _issue_token(detector, actor=actor)

@@ -60,8 +60,17 @@ def test_create_detector_prints_the_token_once_and_stores_only_its_hash(
     ]
     events = tail.events()
     assert {(e.actor_username, e.actor_role) for e in events} == {("admin.one", Role.ADMINISTRATOR)}
-    assert events[0].data == {"slug": "payroll-ot", "service_user": detector.user_id}
+    assert events[0].data == {"slug": "payroll-ot", "service_user": detector.user_id, "version": ""}
     assert events[1].data == {"detector": detector.pk, "prefix": token[:10]}
+
+
+def test_create_detector_records_the_version_it_is_given(admin_actor: Actor) -> None:
+    create_detector("payroll-ot", "--name", "Overtime", "--detector-version", "2.1.0")
+
+    detector = Detector.objects.get(slug="payroll-ot")
+    assert detector.current_version == "2.1.0"
+    registered = AuditEvent.objects.get(action="detector.registered")
+    assert registered.data["version"] == "2.1.0"
 
 
 def test_the_printed_token_authenticates_as_the_detectors_service_user(

@@ -16,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--owner", default="")
         parser.add_argument("--description", default="")
+        parser.add_argument("--detector-version", default="", help="Its current version.")
         parser.add_argument("--actor", help="Username of the administrator registering it.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -29,6 +30,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 owner=options["owner"],
                 description=options["description"],
+                version=options["detector_version"],
                 actor=command_actor(options["actor"]),
             )
         except (DetectorError, UnknownActor) as exc:

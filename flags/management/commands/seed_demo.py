@@ -101,6 +101,7 @@ def ensure_detectors(tokens_path: Path, *, actor: Actor) -> tuple[dict[str, str]
                 name=reference.name,
                 owner=DETECTOR_OWNER,
                 description=reference.description,
+                version=reference.version,
                 actor=actor,
             )
             notes.append(f"{reference.slug} registered")
