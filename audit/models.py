@@ -48,17 +48,22 @@ class AuditEvent(models.Model):
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=40)
     on_behalf_of_user_id = models.BigIntegerField(null=True, blank=True)
-    action = models.CharField(max_length=80, db_index=True)
+    action = models.CharField(max_length=80)
     target_type = models.CharField(max_length=60)
     target_id = models.CharField(max_length=64)
     reason = models.CharField(max_length=300, blank=True)
     data = CanonicalJSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # No unique index on hash: the chain itself makes each hash unique, and verify_audit checks
+    # it; an index would only slow every append.
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["seq"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["action", "seq"], name="audit_action_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"

@@ -4,10 +4,11 @@ from typing import Any
 
 from audit.actors import Actor, system_actor
 from casework.services import open_or_update_cases_for_new_flags
+from flags.signals import StoredFlag
 
 
 def evaluate_new_flags(
-    sender: Any, *, flag_ids: list[int], actor: Actor, **kwargs: Any
+    sender: Any, *, flags: list[StoredFlag], actor: Actor, **kwargs: Any
 ) -> dict[int, int]:
     # Opening a case is the system's act, on the policy's authority: not the detector's.
-    return open_or_update_cases_for_new_flags(flag_ids, actor=system_actor())
+    return open_or_update_cases_for_new_flags(flags, actor=system_actor())

@@ -18,11 +18,13 @@ from casework.models import Case, CaseFlag, CaseStatus, PolicyStatus, ThresholdP
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
 from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
-from flags.models import Flag
 from flags.services import lock_subjects
+from flags.signals import StoredFlag
 
 
-def open_or_update_cases_for_new_flags(flag_ids: Sequence[int], *, actor: Actor) -> dict[int, int]:
+def open_or_update_cases_for_new_flags(
+    new_flags: Sequence[StoredFlag], *, actor: Actor
+) -> dict[int, int]:
     """Evaluate the subjects of newly stored flags against the active threshold policy.
 
     Called by the system inside the ingest transaction. For each subject: if they have a live
@@ -33,12 +35,7 @@ def open_or_update_cases_for_new_flags(flag_ids: Sequence[int], *, actor: Actor)
     Returns ``{flag_id: case_id}`` for the new flags attached to a case.
     """
     with transaction.atomic():
-        new_flags = list(
-            Flag.objects.filter(pk__in=flag_ids).values_list(
-                "pk", "subject_id", "category", "score", "window_end"
-            )
-        )
-        subject_ids = {subject_id for _, subject_id, *_ in new_flags}
+        subject_ids = {flag.subject_id for flag in new_flags}
         lock_subjects(subject_ids)
         policy = active_policy()
         rules = parse_rules(policy.rules)
@@ -98,15 +95,16 @@ def open_or_update_cases_for_new_flags(flag_ids: Sequence[int], *, actor: Actor)
             )
 
         newly_attached: dict[int, list[int]] = {}
-        for flag_id, subject_id, category, score, window_end in new_flags:
-            case = live.get(subject_id)
-            rule = rules.get(category)
+        for new in new_flags:
+            case = live.get(new.subject_id)
+            rule = rules.get(new.category)
             if case is None or rule is None:
                 continue
-            if counts(rule, CandidateFlag(flag_id, "", "", category, score, window_end), as_of):
-                links.append(CaseFlag(case=case, flag_id=flag_id, attached_at=now, counted=True))
-                attached[flag_id] = case.pk
-                newly_attached.setdefault(case.pk, []).append(flag_id)
+            candidate = CandidateFlag(new.id, "", "", new.category, new.score, new.window_end)
+            if counts(rule, candidate, as_of):
+                links.append(CaseFlag(case=case, flag_id=new.id, attached_at=now, counted=True))
+                attached[new.id] = case.pk
+                newly_attached.setdefault(case.pk, []).append(new.id)
         for case_id, ids in newly_attached.items():
             entries.append(
                 log.Entry(

@@ -30,7 +30,7 @@ from flags.models import (
     FlagStatus,
     Subject,
 )
-from flags.signals import flags_stored
+from flags.signals import StoredFlag, flags_stored
 
 TOKEN_PREFIX = "sdt_"  # noqa: S105 - a label, not a secret
 
@@ -285,7 +285,13 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
         ],
         actor=actor,
     )
-    cases = _cases_for_new_flags(flag_ids, actor=actor)
+    cases = _cases_for_new_flags(
+        [
+            StoredFlag(flag_id, p.subject_id, p.item.category, p.item.score, p.item.window.end)
+            for p, flag_id in zip(pending, flag_ids, strict=True)
+        ],
+        actor=actor,
+    )
     outcomes += [
         ItemOutcome(p.index, p.item.external_id, "created", flag=flag_id, case=cases.get(flag_id))
         for p, flag_id in zip(pending, flag_ids, strict=True)
@@ -441,9 +447,9 @@ def _evidence_conflicts(
     return problems
 
 
-def _cases_for_new_flags(flag_ids: list[int], *, actor: Actor) -> dict[int, int]:
+def _cases_for_new_flags(flags: list[StoredFlag], *, actor: Actor) -> dict[int, int]:
     cases: dict[int, int] = {}
-    for _receiver, response in flags_stored.send(sender=Flag, flag_ids=flag_ids, actor=actor):
+    for _receiver, response in flags_stored.send(sender=Flag, flags=flags, actor=actor):
         if isinstance(response, dict):
             cases.update(response)
     return cases
