@@ -26,7 +26,7 @@ def candidate_flags(
     """Each subject's active flags that could count under ``rules`` on ``as_of``."""
     rows = (
         Flag.objects.filter(
-            subject_id__in=list(subject_ids),
+            subject_id__any=list(subject_ids),
             status=FlagStatus.ACTIVE,
             category__in=list(rules),
             window_end__gte=window_floor(rules, as_of),
@@ -48,5 +48,5 @@ def candidate_flags(
 def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
     return {
         case.subject_id: case
-        for case in Case.objects.filter(subject_id__in=list(subject_ids), status__in=LIVE_STATUSES)
+        for case in Case.objects.filter(subject_id__any=list(subject_ids), status__in=LIVE_STATUSES)
     }

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class FlagsConfig(AppConfig):
     name = "flags"
     verbose_name = "Flags and the workforce register"
+
+    def ready(self) -> None:
+        import config.lookups  # noqa: F401 - registers the __any lookup

@@ -304,7 +304,7 @@ def _drop_duplicates(
 ) -> list[_Pending]:
     existing = dict(
         Flag.objects.filter(
-            detector=detector, external_id__in=[p.item.external_id for p in valid]
+            detector=detector, external_id__any=[p.item.external_id for p in valid]
         ).values_list("external_id", "pk")
     )
     if not existing:
@@ -338,7 +338,7 @@ def _latest_case_of_flags(flag_ids: list[int]) -> dict[int, int]:
 
 def _resolve_subjects(valid: list[_Pending], outcomes: list[ItemOutcome]) -> list[_Pending]:
     ids = dict(
-        Subject.objects.filter(staff_number__in={p.item.subject for p in valid}).values_list(
+        Subject.objects.filter(staff_number__any={p.item.subject for p in valid}).values_list(
             "staff_number", "pk"
         )
     )
@@ -368,7 +368,7 @@ def lock_subjects(subject_ids: set[int]) -> None:
     """
     list(
         Subject.objects.select_for_update()
-        .filter(pk__in=subject_ids)
+        .filter(pk__any=subject_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -391,7 +391,7 @@ def _resolve_evidence(
     held = {
         (source, record_id): (pk, content_hash)
         for pk, source, record_id, content_hash in EvidenceRecord.objects.filter(
-            record_id__in={key[1] for key in wanted}
+            record_id__any={key[1] for key in wanted}
         ).values_list("pk", "source_system", "record_id", "content_hash")
         if (source, record_id) in wanted
     }
