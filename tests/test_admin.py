@@ -1,0 +1,77 @@
+"""The admin shows every domain model and changes none of them: governed writes go through
+services."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from casework.models import Case, ThresholdPolicy
+from flags.models import Detector, DetectorToken, EqualityProfile, EvidenceRecord, Flag, Subject
+from tests.factories import StrongFlagItemFactory, SubjectFactory
+from tests.ingest_client import post_flags
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    Subject,
+    EqualityProfile,
+    Detector,
+    DetectorToken,
+    EvidenceRecord,
+    Flag,
+    ThresholdPolicy,
+    Case,
+    AuditEvent,
+]
+
+
+@pytest.fixture
+def superuser_client(detector_client: Any, frozen_today: Any) -> Client:
+    subject = SubjectFactory.create()
+    EqualityProfile.objects.create(subject=subject)
+    post_flags(detector_client, [StrongFlagItemFactory.build(subject=subject.staff_number)])
+    assert Case.objects.exists()
+    user = get_user_model().objects.create_superuser("root", password="x" * 20)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_each_model_is_listed_and_viewable_but_not_changeable(
+    superuser_client: Client, model: Any
+) -> None:
+    meta = model._meta
+    instance = model.objects.first()
+    base = f"admin:{meta.app_label}_{meta.model_name}"
+
+    listed = superuser_client.get(reverse(f"{base}_changelist"))
+    shown = superuser_client.get(reverse(f"{base}_change", args=[instance.pk]))
+    added = superuser_client.get(reverse(f"{base}_add"))
+    deleted = superuser_client.post(reverse(f"{base}_delete", args=[instance.pk]), {"post": "yes"})
+
+    assert listed.status_code == 200
+    assert shown.status_code == 200
+    assert b'type="submit" value="Save"' not in shown.content
+    assert added.status_code == 403
+    assert deleted.status_code == 403
+    assert model.objects.filter(pk=instance.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "model", [m for m in MODELS if m is not AuditEvent], ids=lambda m: m.__name__
+)
+def test_each_governed_model_shows_its_history(superuser_client: Client, model: Any) -> None:
+    meta = model._meta
+    instance = model.objects.first()
+
+    response = superuser_client.get(
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[instance.pk])
+    )
+
+    assert response.status_code == 200
+    assert model.history.filter(id=instance.pk).exists()
