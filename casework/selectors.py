@@ -7,9 +7,10 @@ from datetime import date
 from casework.models import LIVE_STATUSES, Case, PolicyStatus, ThresholdPolicy
 from casework.thresholds import CandidateFlag, CategoryRule, window_floor
 from flags.models import Flag, FlagStatus
+from flags.signals import EvaluationUnavailable
 
 
-class NoActivePolicy(LookupError):
+class NoActivePolicy(EvaluationUnavailable):
     pass
 
 

@@ -19,12 +19,12 @@ from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
 from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
 from flags.services import lock_subjects
-from flags.signals import StoredFlag
+from flags.signals import Consequences, StoredFlag
 
 
 def open_or_update_cases_for_new_flags(
     new_flags: Sequence[StoredFlag], *, actor: Actor
-) -> dict[int, int]:
+) -> Consequences:
     """Evaluate the subjects of newly stored flags against the active threshold policy.
 
     Called by the system inside the ingest transaction. For each subject: if they have a live
@@ -32,7 +32,9 @@ def open_or_update_cases_for_new_flags(
     is met, a case opens with the evaluation trace and every counting flag attached. The system
     only ever opens a case for review: no outcome is reached here.
 
-    Returns ``{flag_id: case_id}`` for the new flags attached to a case.
+    Returns the cases the new flags joined (``{flag_id: case_id}``) and the ``case.opened`` and
+    ``case.flags_attached`` audit events, which the ingest transaction appends, as ``actor``, after
+    its own: the audit chain's lock is then held only for the transaction's last step.
     """
     with transaction.atomic():
         subject_ids = {flag.subject_id for flag in new_flags}
@@ -115,8 +117,7 @@ def open_or_update_cases_for_new_flags(
                 )
             )
         CaseFlag.objects.bulk_create(links, batch_size=2000)
-        log.record_many(entries, actor=actor)
-    return attached
+    return Consequences(cases=attached, audit_entries=entries, actor=actor)
 
 
 def install_default_policy(*, actor: Actor) -> ThresholdPolicy | None:

@@ -4,6 +4,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
@@ -17,6 +18,7 @@ from flags.ingest_schema import IngestRequest, IngestResponse
 from flags.models import DetectorToken
 from flags.parsers import StrictJSONParser
 from flags.services import ingest_flags
+from flags.signals import EvaluationUnavailable
 
 
 class IsActiveDetector(BasePermission):
@@ -29,6 +31,11 @@ class IsActiveDetector(BasePermission):
                 f"Detector {token.detector.slug!r} is inactive: its flags are not accepted."
             )
         return True
+
+
+class CannotEvaluate(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "cannot_evaluate"
 
 
 class BatchTooLarge(exceptions.APIException):
@@ -109,9 +116,22 @@ class FlagIngestView(APIView):
     def post(self, request: Request) -> Response:
         token = request.auth
         assert isinstance(token, DetectorToken)  # noqa: S101 - guaranteed by IsActiveDetector
-        items = _batch_of(request.data)
+        try:
+            data = request.data
+        except RequestDataTooBig as exc:
+            raise BatchTooLarge(
+                f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20} MiB. "
+                "Split it into smaller batches."
+            ) from exc
+        items = _batch_of(data)
         actor = Actor(user=token.detector.user, role=Role.DETECTOR)
-        outcomes = ingest_flags(detector=token.detector, raw_items=items, actor=actor)
+        try:
+            outcomes = ingest_flags(detector=token.detector, raw_items=items, actor=actor)
+        except EvaluationUnavailable as exc:
+            # Nothing was stored: a flag is never kept without its threshold evaluation.
+            raise CannotEvaluate(
+                f"{exc} Nothing in this batch was stored; send it again later."
+            ) from exc
         counts = {"created": 0, "duplicate": 0, "rejected": 0}
         for outcome in outcomes:
             counts[outcome.status] += 1

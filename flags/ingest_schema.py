@@ -8,12 +8,15 @@ and the check cannot drift apart. See docs/decisions/0004-pydantic-for-ingest.md
 
 import json
 import math
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
+from django.utils import timezone
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -65,11 +68,47 @@ class Factor(Strict):
         return value
 
 
-class Window(Strict):
-    """The period of source data the detector looked at."""
+# Dates a detector can honestly send: source records from 1900 on, and nothing observed in the
+# future (a flag whose window ends in the future would count toward thresholds for ever).
+EARLIEST = date(1900, 1, 1)
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LEEWAY = timedelta(days=1)
 
-    start: date
-    end: date
+
+def _text_only(value: Any) -> Any:
+    """Dates and times come as ISO 8601 text: a bare number is refused, not read as a timestamp."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be written as ISO 8601 text; got {value!r}")
+    return value
+
+
+def _plausible_date(value: date) -> date:
+    latest = timezone.localdate() + LEEWAY
+    if not EARLIEST <= value <= latest:
+        raise ValueError(f"must fall between {EARLIEST} and {latest}; got {value}")
+    return value
+
+
+def _plausible_time(value: datetime) -> datetime:
+    latest = timezone.now() + LEEWAY
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST_TIME <= in_utc <= latest:
+        raise ValueError(f"must fall between 1900 and {latest:%Y-%m-%d}; got {value.isoformat()}")
+    return in_utc
+
+
+SourceDate = Annotated[date, BeforeValidator(_text_only), AfterValidator(_plausible_date)]
+SourceTime = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_plausible_time)]
+
+
+class Window(Strict):
+    """The period of source data the detector looked at; it cannot end in the future."""
+
+    start: SourceDate
+    end: SourceDate
 
     @model_validator(mode="after")
     def ordered(self) -> Self:
@@ -84,7 +123,7 @@ class Evidence(Strict):
     source_system: Annotated[str, StringConstraints(min_length=1, max_length=60)]
     record_type: RecordTypeName
     record_id: Annotated[str, StringConstraints(min_length=1, max_length=120)]
-    occurred_at: AwareDatetime
+    occurred_at: SourceTime
     summary: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     payload: dict[str, Any] = Field(default_factory=dict)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from audit import log
@@ -30,7 +30,7 @@ from flags.models import (
     FlagStatus,
     Subject,
 )
-from flags.signals import StoredFlag, flags_stored
+from flags.signals import Consequences, StoredFlag, flags_stored
 
 TOKEN_PREFIX = "sdt_"  # noqa: S105 - a label, not a secret
 
@@ -202,12 +202,23 @@ def ingest_flags(
             with transaction.atomic():
                 stored = _store(detector, valid, actor=actor)
             break
-        except IntegrityError:
-            if attempt == 2:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == 2 or not _worth_retrying(exc):
                 raise
     for outcome in stored:
         outcomes[outcome.index] = outcome
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+# PostgreSQL's codes for a deadlock and a serialisation failure: the transaction lost a race and
+# may simply be run again.
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 def _external_id_of(raw: Any) -> str | None:
@@ -265,6 +276,13 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
             for position, key in enumerate(p.evidence_keys)
         ],
     )
+    consequences = _consequences_of_new_flags(
+        [
+            StoredFlag(flag_id, p.subject_id, p.item.category, p.item.score, p.item.window.end)
+            for p, flag_id in zip(pending, flag_ids, strict=True)
+        ],
+        actor=actor,
+    )
     log.record_many(
         [
             log.Entry(
@@ -285,13 +303,10 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
         ],
         actor=actor,
     )
-    cases = _cases_for_new_flags(
-        [
-            StoredFlag(flag_id, p.subject_id, p.item.category, p.item.score, p.item.window.end)
-            for p, flag_id in zip(pending, flag_ids, strict=True)
-        ],
-        actor=actor,
-    )
+    cases: dict[int, int] = {}
+    for consequence in consequences:
+        log.record_many(consequence.audit_entries, actor=consequence.actor)
+        cases.update(consequence.cases)
     outcomes += [
         ItemOutcome(p.index, p.item.external_id, "created", flag=flag_id, case=cases.get(flag_id))
         for p, flag_id in zip(pending, flag_ids, strict=True)
@@ -302,17 +317,30 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
 def _drop_duplicates(
     detector: Detector, valid: list[_Pending], outcomes: list[ItemOutcome]
 ) -> list[_Pending]:
-    existing = dict(
-        Flag.objects.filter(
+    existing = {
+        external_id: (pk, content_hash)
+        for external_id, pk, content_hash in Flag.objects.filter(
             detector=detector, external_id__any=[p.item.external_id for p in valid]
-        ).values_list("external_id", "pk")
-    )
+        ).values_list("external_id", "pk", "content_hash")
+    }
     if not existing:
         return valid
-    case_of = _latest_case_of_flags(list(existing.values()))
+    case_of = _latest_case_of_flags([pk for pk, _ in existing.values()])
     for p in valid:
-        flag_id = existing.get(p.item.external_id)
-        if flag_id is not None:
+        if p.item.external_id not in existing:
+            continue
+        flag_id, stored_hash = existing[p.item.external_id]
+        if flag_hash(p.item, [evidence_hash(e) for e in p.item.evidence]) != stored_hash:
+            outcomes.append(
+                _rejected(
+                    p.index,
+                    p.item.external_id,
+                    "external_id",
+                    f"was already used by this detector for flag {flag_id}, with different "
+                    "contents; a new or corrected flag needs a new external_id",
+                )
+            )
+        else:
             outcomes.append(
                 ItemOutcome(
                     p.index,
@@ -403,7 +431,8 @@ def _resolve_evidence(
         else:
             kept.append(p)
     used = {key for p in kept for key in p.evidence_keys}
-    needed = [key for key in wanted if key in used and key not in held]
+    # Sorted, so that two batches inserting the same new records take their locks in one order.
+    needed = sorted(key for key in wanted if key in used and key not in held)
     now = timezone.now()
     ids = insert_with_history(
         EvidenceRecord,
@@ -447,9 +476,6 @@ def _evidence_conflicts(
     return problems
 
 
-def _cases_for_new_flags(flags: list[StoredFlag], *, actor: Actor) -> dict[int, int]:
-    cases: dict[int, int] = {}
-    for _receiver, response in flags_stored.send(sender=Flag, flags=flags, actor=actor):
-        if isinstance(response, dict):
-            cases.update(response)
-    return cases
+def _consequences_of_new_flags(flags: list[StoredFlag], *, actor: Actor) -> list[Consequences]:
+    responses: list[tuple[Any, Any]] = flags_stored.send(sender=Flag, flags=flags, actor=actor)
+    return [response for _receiver, response in responses if isinstance(response, Consequences)]

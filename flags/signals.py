@@ -2,14 +2,18 @@
 
 ``flags_stored`` is sent inside the ingest transaction, after the flags and their audit events
 are written and while the subjects' rows are locked, with ``flags``, a list of StoredFlag. A
-receiver returns ``{flag_id: case_id}`` for the new flags it attached to a case; the ingest
-response reports those case ids.
+receiver returns Consequences: the cases the new flags joined, which the ingest response reports,
+and its audit events, which ingest appends after its own so that the audit chain's lock is held
+only for the transaction's last step.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
 from django.dispatch import Signal
+
+from audit.actors import Actor
+from audit.log import Entry
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,21 @@ class StoredFlag:
     category: str
     score: float
     window_end: date
+
+
+@dataclass(frozen=True)
+class Consequences:
+    """What a receiver did about new flags: the cases they joined, ``{flag_id: case_id}``, and
+    the audit events the sender appends for it, as ``actor``, after its own."""
+
+    cases: dict[int, int]
+    audit_entries: list[Entry]
+    actor: Actor
+
+
+class EvaluationUnavailable(RuntimeError):
+    """A receiver cannot evaluate new flags at all (no threshold policy is in force, say): the
+    batch must not be stored unevaluated."""
 
 
 flags_stored = Signal()

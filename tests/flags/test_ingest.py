@@ -257,6 +257,38 @@ REFUSED_ITEMS = {
         _set("window", {"start": "2026-05-01"}),
         {"window.end": ["is required"]},
     ),
+    "window ending in the future": (
+        _set("window", {"start": "2026-06-01", "end": "2026-06-17"}),
+        {"window.end": ["must fall between 1900-01-01 and 2026-06-16; got 2026-06-17"]},
+    ),
+    "window starting before 1900": (
+        _set("window.start", "1899-12-31"),
+        {"window.start": ["must fall between 1900-01-01 and 2026-06-16; got 1899-12-31"]},
+    ),
+    "window start a number": (
+        _set("window.start", 0),
+        {"window.start": ["must be written as ISO 8601 text; got 0"]},
+    ),
+    "evidence time a number": (
+        _set("evidence.0.occurred_at", 1700000000),
+        {"evidence.0.occurred_at": ["must be written as ISO 8601 text; got 1700000000"]},
+    ),
+    "evidence time at the end of time": (
+        _set("evidence.0.occurred_at", "9999-12-31T23:00:00-05:00"),
+        {
+            "evidence.0.occurred_at": [
+                "must fall between 1900 and 2026-06-16; got 9999-12-31T23:00:00-05:00"
+            ]
+        },
+    ),
+    "evidence time at the start of time": (
+        _set("evidence.0.occurred_at", "0001-01-01T00:00:00+05:00"),
+        {
+            "evidence.0.occurred_at": [
+                "must fall between 1900 and 2026-06-16; got 0001-01-01T00:00:00+05:00"
+            ]
+        },
+    ),
     "window start after end": (
         _set("window", {"start": "2026-06-02", "end": "2026-06-01"}),
         {"window": ["start (2026-06-02) is after end (2026-06-01)"]},
@@ -746,17 +778,24 @@ def test_a_replayed_batch_is_all_duplicate_with_the_same_ids_and_writes_nothing(
     assert tail.actions() == []
 
 
-def test_a_replay_with_changed_contents_is_still_a_duplicate_and_changes_nothing(
+def test_a_replay_with_changed_contents_is_refused_and_changes_nothing(
     detector_client: APIClient, subject: Subject
 ) -> None:
     item = WeakFlagItemFactory.build(subject=subject.staff_number, external_id="same")
     post_flags(detector_client, [item])
+    flag = Flag.objects.get()
     before = row_counts()
 
     changed = dict(item, score=0.99, explanation="Something else entirely.")
     body = post_flags(detector_client, [changed]).json()
 
-    assert body["items"][0]["status"] == "duplicate"
+    assert body["items"][0]["status"] == "rejected"
+    assert body["items"][0]["errors"] == {
+        "external_id": [
+            f"was already used by this detector for flag {flag.pk}, with different contents; "
+            "a new or corrected flag needs a new external_id"
+        ]
+    }
     assert Flag.objects.get().score == 0.3
     assert row_counts() == before
 
@@ -990,3 +1029,40 @@ def test_random_json_bodies_never_get_a_server_error(detector_client: APIClient,
     response = post_raw(detector_client, json.dumps(body))
 
     assert response.status_code in {200, 400, 413}, response.content
+
+
+def test_a_body_over_the_size_limit_is_a_clear_413(
+    detector_client: APIClient, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2**20
+    before = row_counts()
+
+    response = post_raw(detector_client, '{"flags": ["' + "x" * 2**21 + '"]}')
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "batch_too_large",
+        "detail": "The body is larger than 1 MiB. Split it into smaller batches.",
+    }
+    assert row_counts() == before
+
+
+def test_with_no_threshold_policy_in_force_nothing_is_stored_and_the_answer_is_503(
+    detector_client: APIClient, subject: Subject
+) -> None:
+    from casework.models import PolicyStatus, ThresholdPolicy
+
+    ThresholdPolicy.objects.update(status=PolicyStatus.RETIRED)  # setup only
+    before = row_counts()
+
+    response = post_flags(
+        detector_client, [StrongFlagItemFactory.build(subject=subject.staff_number)]
+    )
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "cannot_evaluate",
+        "detail": "No threshold policy is active, so no case can be opened. Nothing in this "
+        "batch was stored; send it again later.",
+    }
+    assert row_counts() == before
