@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import models
+from django.db import models, transaction
+
+from audit.registry import register
 
 SYSTEM_USERNAME = "scrutiny.system"
 
@@ -68,4 +70,31 @@ def command_actor(username: str | None) -> Actor:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise UnknownActor(f"No active user named {username!r}.")
+    if not (user.is_staff or user.is_superuser) or hasattr(user, "detector"):
+        raise UnknownActor(f"{username!r} is not an administrator.")
     return Actor(user=user, role=Role.ADMINISTRATOR)
+
+
+USER_CREATED = register("user.created", "A user account was created.")
+USER_PASSWORD_SET = register("user.password_set", "A user's password was set or reset.")
+
+
+def create_or_reset_superuser(username: str, password: str, *, actor: Actor) -> bool:
+    """Create a superuser, or reset its password; True when it was created.
+
+    For set-up commands run by an operator (``seed_demo``). Audited; the password is not.
+    """
+    from audit import log  # audit.log imports this module
+
+    users = get_user_model().objects
+    with transaction.atomic():
+        user = users.select_for_update().filter(username=username).first()
+        created = user is None
+        if user is None:
+            user = users.create_superuser(username, email="", password=password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        action = USER_CREATED if created else USER_PASSWORD_SET
+        log.record(action, user, actor=actor, data={"superuser": True}, reason="set-up")
+    return created

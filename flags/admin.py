@@ -2,20 +2,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadOnlyAdmin
 from flags.models import Detector, DetectorToken, EqualityProfile, EvidenceRecord, Flag, Subject
 
 
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
-    """Governed data is changed only through services; the admin shows it and its history."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+class ReadOnlyHistoryAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Read-only, with each object's version history; reverting is refused too."""
 
     def revert_disabled(self, request: HttpRequest, obj: object = None) -> bool:
         return True
@@ -31,8 +23,17 @@ class SubjectAdmin(ReadOnlyHistoryAdmin):
 
 @admin.register(EqualityProfile)
 class EqualityProfileAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["subject", "sex", "ethnicity", "disability", "age_band", "long_term_sickness"]
+    """Protected characteristics are for the fairness queries: only a superuser may look at one
+    person's, and the list never shows them."""
+
+    list_display = ["subject"]
     raw_id_fields = ["subject"]
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
 
 
 @admin.register(Detector)

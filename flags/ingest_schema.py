@@ -9,8 +9,9 @@ and the check cannot drift apart. See docs/decisions/0004-pydantic-for-ingest.md
 import json
 import math
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from pydantic import (
     AfterValidator,
@@ -39,8 +40,12 @@ CategoryName = Literal[
 RecordTypeName = Literal[
     "sickness", "overtime", "access_log", "complaint", "discipline", "roster", "declaration"
 ]
-assert set(CategoryName.__args__) == set(Category.values)  # type: ignore[attr-defined]  # noqa: S101
-assert set(RecordTypeName.__args__) == set(RecordType.values)  # type: ignore[attr-defined]  # noqa: S101
+if set(get_args(CategoryName)) != set(Category.values) or set(get_args(RecordTypeName)) != set(
+    RecordType.values
+):
+    raise ImproperlyConfigured(
+        "The ingest schema's categories or record types drifted from the models'."
+    )
 
 MAX_EVIDENCE = 50
 

@@ -71,6 +71,7 @@ def register_detector(
             user=user,
         )
         detector._history_user = actor.user  # type: ignore[attr-defined]
+        detector._change_reason = "detector registered"  # type: ignore[attr-defined]
         detector.save()
         log.record(
             audit_actions.DETECTOR_REGISTERED,
@@ -93,6 +94,7 @@ def _issue_token(detector: Detector, *, actor: Actor) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = DetectorToken(detector=detector, token_hash=hash_token(token), prefix=token[:10])
     record._history_user = actor.user  # type: ignore[attr-defined]
+    record._change_reason = "API token issued"  # type: ignore[attr-defined]
     record.save()
     log.record(
         audit_actions.DETECTOR_TOKEN_ISSUED,
@@ -111,6 +113,7 @@ def revoke_detector_token(token: DetectorToken, *, actor: Actor) -> None:
             raise DetectorError("This token is already revoked.")
         token.revoked_at = timezone.now()
         token._history_user = actor.user  # type: ignore[attr-defined]
+        token._change_reason = "API token revoked"  # type: ignore[attr-defined]
         token.save(update_fields=["revoked_at"])
         log.record(
             audit_actions.DETECTOR_TOKEN_REVOKED,

@@ -193,7 +193,14 @@ def import_workforce(
     transaction, with history rows naming the actor and an audit event per subject changed.
     """
     with transaction.atomic():
-        held = {s.staff_number: s for s in Subject.objects.select_related("line_manager")}
+        # Locked in id order, as ingest locks them, so an import and an ingest cannot deadlock
+        # or lose each other's updates.
+        held = {
+            s.staff_number: s
+            for s in Subject.objects.select_related("line_manager")
+            .select_for_update(of=("self",))
+            .order_by("pk")
+        }
         _check_managers(rows, held)
         now = timezone.now()
         reason = f"workforce import from {source}"
@@ -294,6 +301,7 @@ def _update_subjects(
         if diff:
             changed.append((subject, {"staff_number": subject.staff_number, "changed": diff}))
     if changed:
+        changed.sort(key=lambda pair: pair[0].pk)
         bulk_update_with_history(
             [subject for subject, _ in changed],
             Subject,

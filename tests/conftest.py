@@ -55,7 +55,9 @@ def frozen_today(time_machine: Any) -> Any:
 
 @pytest.fixture
 def admin_actor(db: Any) -> Actor:
-    user = get_user_model().objects.create_user(username="admin.one", password="x" * 20)
+    user = get_user_model().objects.create_user(
+        username="admin.one", password="x" * 20, is_staff=True
+    )
     return Actor(user=user, role=Role.ADMINISTRATOR)
 
 

@@ -5,6 +5,7 @@ import io
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -23,6 +24,12 @@ from flags.models import DetectorToken, EqualityProfile, Flag, Subject
 pytestmark = pytest.mark.django_db
 
 SUBJECTS = 300
+
+
+@pytest.fixture(autouse=True)
+def demo_mode(settings: Any) -> None:
+    """seed_demo runs only in development (DEBUG), as ``make demo`` runs it."""
+    settings.DEBUG = True
 
 
 def seed_demo(tmp_path: Path, **options: object) -> str:
@@ -142,3 +149,22 @@ def test_in_process_requests_leave_the_callers_database_connection_open() -> Non
     assert request_finished.disconnect(close_old_connections) is True
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+def test_seed_demo_refuses_to_run_outside_development(tmp_path: Path, settings: Any) -> None:
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="runs only with DEBUG=true"):
+        seed_demo(tmp_path)
+
+    assert not Subject.objects.exists()
+    assert not get_user_model().objects.filter(username="admin").exists()
+
+
+def test_creating_the_demo_administrator_is_audited(tmp_path: Path) -> None:
+    seed_demo(tmp_path)
+
+    admin = get_user_model().objects.get(username="admin")
+    created = AuditEvent.objects.get(action="user.created")
+    assert created.target_id == str(admin.pk)
+    assert created.data == {"superuser": True}

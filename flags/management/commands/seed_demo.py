@@ -28,7 +28,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
 
-from audit.actors import Actor, UnknownActor, command_actor
+from audit.actors import Actor, UnknownActor, command_actor, create_or_reset_superuser
 from config.wsgi import application
 from detectors.client import IngestRefused, IngestUnavailable
 from detectors.extracts import WORKFORCE_FILE, Manifest
@@ -115,7 +115,7 @@ def ensure_detectors(tokens_path: Path, *, actor: Actor) -> tuple[dict[str, str]
     return tokens, notes
 
 
-def ensure_admin(credentials_path: Path) -> tuple[str, str | None]:
+def ensure_admin(credentials_path: Path, *, actor: Actor) -> tuple[str, str | None]:
     """Make sure the superuser ``admin`` exists and its password is in ``credentials_path``.
 
     Returns what was done, and the password when one was set.
@@ -125,12 +125,9 @@ def ensure_admin(credentials_path: Path) -> tuple[str, str | None]:
     if user is not None and credentials_path.exists():
         return "kept", None
     password = secrets.token_urlsafe(18)
-    if user is None:
-        users.create_superuser(ADMIN_USERNAME, email="", password=password)
+    if create_or_reset_superuser(ADMIN_USERNAME, password, actor=actor):
         done = "created"
     else:
-        user.set_password(password)
-        user.save(update_fields=["password"])
         done = "password reset (the credentials file was missing)"
     write_private(
         credentials_path,
@@ -218,6 +215,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
+        if not settings.DEBUG:
+            # It creates a superuser and resets its password: never on a production database.
+            raise CommandError("seed_demo builds a demonstration and runs only with DEBUG=true.")
         if options["subjects"] < MIN_SUBJECTS:
             raise CommandError(f"--subjects must be at least {MIN_SUBJECTS}")
         try:
@@ -229,7 +229,7 @@ class Command(BaseCommand):
         self._generate(data_dir, subjects=options["subjects"], seed=options["seed"], as_of=as_of)
         self._import(data_dir, actor=actor)
         tokens = self._register(data_dir, actor=actor)
-        self._admin(options["credentials_file"])
+        self._admin(options["credentials_file"], actor=actor)
         if options["run_detectors"]:
             self._run_detectors(data_dir, tokens)
         self.stdout.write(
@@ -268,8 +268,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Detectors: {'; '.join(notes)}. Tokens in {tokens_path} (mode 0600).")
         return tokens
 
-    def _admin(self, credentials_path: Path) -> None:
-        done, password = ensure_admin(credentials_path)
+    def _admin(self, credentials_path: Path, *, actor: Actor) -> None:
+        done, password = ensure_admin(credentials_path, actor=actor)
         if password is None:
             self.stdout.write(
                 f"Administrator '{ADMIN_USERNAME}' kept; its password is in {credentials_path}."
