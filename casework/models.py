@@ -100,20 +100,27 @@ class Case(models.Model):
     def policy_version(self) -> int:
         return int(self.trace["policy_version"])
 
-    def counted_flag_ids(self) -> list[Any]:
+    def trace_flag_ids(self) -> list[Any]:
+        """The flags the opening evaluation counted, in the trace's order."""
         return [flag["id"] for item in self.trace["categories"] for flag in item["counted"]]
 
 
-class CaseFlag(models.Model):
-    """A flag attached to a case: when, and whether it counted toward the threshold.
+class AttachedVia(models.TextChoices):
+    OPENING = "opening", "Counted in the evaluation that opened the case"
+    JOINING = "joining", "A later flag that counts under the policy, joining the live case"
 
-    Insert-only; attaching is audited as ``case.flags_attached`` or ``case.opened``.
+
+class CaseFlag(models.Model):
+    """A flag attached to a case, when, and how: at opening (the trace says which categories
+    were met) or joining later.
+
+    Insert-only; attaching is audited as ``case.opened`` or ``case.flags_attached``.
     """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="case_flags")
     flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="case_links")
     attached_at = models.DateTimeField()
-    counted = models.BooleanField()
+    via = models.CharField(max_length=10, choices=AttachedVia.choices)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "flag"], name="case_flag_unique")]

@@ -14,7 +14,7 @@ from audit import log
 from audit.actors import Actor
 from audit.chain import canonical_json, sha256_hex
 from casework import audit_actions
-from casework.models import Case, CaseFlag, CaseStatus, PolicyStatus, ThresholdPolicy
+from casework.models import AttachedVia, Case, CaseFlag, CaseStatus, PolicyStatus, ThresholdPolicy
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
 from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
@@ -75,10 +75,9 @@ def open_or_update_cases_for_new_flags(
         entries: list[log.Entry] = []
         for case in opened:
             evaluation = evaluations[case.subject_id]
-            met_ids = set(evaluation.counted_flag_ids(met_only=True))
             flag_ids_counted = evaluation.counted_flag_ids()
             links += [
-                CaseFlag(case=case, flag_id=flag_id, attached_at=now, counted=flag_id in met_ids)
+                CaseFlag(case=case, flag_id=flag_id, attached_at=now, via=AttachedVia.OPENING)
                 for flag_id in flag_ids_counted
             ]
             attached.update(dict.fromkeys(flag_ids_counted, case.pk))
@@ -104,7 +103,9 @@ def open_or_update_cases_for_new_flags(
                 continue
             candidate = CandidateFlag(new.id, "", "", new.category, new.score, new.window_end)
             if counts(rule, candidate, as_of):
-                links.append(CaseFlag(case=case, flag_id=new.id, attached_at=now, counted=True))
+                links.append(
+                    CaseFlag(case=case, flag_id=new.id, attached_at=now, via=AttachedVia.JOINING)
+                )
                 attached[new.id] = case.pk
                 newly_attached.setdefault(case.pk, []).append(new.id)
         for case_id, ids in newly_attached.items():

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from audit.models import CanonicalJSONField
+
 
 class Rank(models.TextChoices):
     CONSTABLE = "constable", "Constable"
@@ -186,7 +188,8 @@ class EvidenceRecord(models.Model):
     record_id = models.CharField(max_length=120)
     occurred_at = models.DateTimeField()
     summary = models.CharField(max_length=500)
-    payload = models.JSONField(default=dict)
+    # Canonical text, not jsonb, so that content_hash can be recomputed from what is stored.
+    payload = CanonicalJSONField(default=dict)
     content_hash = models.CharField(max_length=64)
     status = models.CharField(
         max_length=20, choices=EvidenceStatus.choices, default=EvidenceStatus.AS_RECEIVED

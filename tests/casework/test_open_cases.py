@@ -164,10 +164,10 @@ def test_two_counting_flags_open_a_case_with_the_policy_version_and_a_readable_t
         }
         for flag in (first, second)
     ]
-    assert case.counted_flag_ids() == [first.pk, second.pk]
-    assert set(CaseFlag.objects.values_list("flag_id", "counted", "attached_at")) == {
-        (first.pk, True, NOW),
-        (second.pk, True, NOW),
+    assert case.trace_flag_ids() == [first.pk, second.pk]
+    assert set(CaseFlag.objects.values_list("flag_id", "via", "attached_at")) == {
+        (first.pk, "opening", NOW),
+        (second.pk, "opening", NOW),
     }
     assert tail.actions() == [
         ("flag.received", "flags.flag", str(first.pk)),
@@ -195,7 +195,7 @@ def test_a_flag_from_an_earlier_batch_counts_toward_a_later_case(
 
     case = Case.objects.get()
     assert answers(response) == [("created", case.pk)]
-    assert set(case.counted_flag_ids()) == set(Flag.objects.values_list("pk", flat=True))
+    assert set(case.trace_flag_ids()) == set(Flag.objects.values_list("pk", flat=True))
     # Replaying the earlier flag now names the case it was attached to.
     assert answers(post_flags(detector_client, [earlier])) == [("duplicate", case.pk)]
 
@@ -262,7 +262,7 @@ def test_the_score_sum_rule_opens_a_case_under_a_new_policy_version(
     assert AuditEvent.objects.get(action="case.opened").data["policy_version"] == 2
 
 
-def test_only_the_met_categorys_flags_are_marked_as_counted(
+def test_counting_flags_of_unmet_categories_join_at_opening_and_the_trace_says_which_met(
     detector_client: APIClient, subject: Subject
 ) -> None:
     strong = overtime(subject, 0.95)
@@ -274,8 +274,10 @@ def test_only_the_met_categorys_flags_are_marked_as_counted(
 
     case = Case.objects.get()
     assert answers(response) == [("created", case.pk), ("created", case.pk)]
-    counted = dict(CaseFlag.objects.values_list("flag__external_id", "counted"))
-    assert counted == {strong["external_id"]: True, attendance["external_id"]: False}
+    via = dict(CaseFlag.objects.values_list("flag__external_id", "via"))
+    assert via == {strong["external_id"]: "opening", attendance["external_id"]: "opening"}
+    met = {item["category"]: item["met"] for item in case.trace["categories"]}
+    assert met == {"overtime_fraud": True, "attendance": False}
     assert case.trace["summary"].startswith("Overtime fraud:")
 
 
@@ -336,7 +338,7 @@ def test_a_new_counting_flag_joins_the_subjects_live_case(
     joined = Flag.objects.get(external_id="joins")
     assert answers(response) == [("created", live_case.pk)]
     assert Case.objects.count() == 1
-    assert CaseFlag.objects.get(flag=joined).counted is True
+    assert CaseFlag.objects.get(flag=joined).via == "joining"
     assert tail.actions() == [
         ("flag.received", "flags.flag", str(joined.pk)),
         ("case.flags_attached", "casework.case", str(live_case.pk)),

@@ -1066,3 +1066,25 @@ def test_with_no_threshold_policy_in_force_nothing_is_stored_and_the_answer_is_5
         "batch was stored; send it again later.",
     }
     assert row_counts() == before
+
+
+def test_a_stored_evidence_record_still_matches_its_content_hash(
+    detector_client: APIClient, subject: Subject
+) -> None:
+    from flags.ingest_schema import Evidence
+    from flags.services import evidence_hash
+
+    item = WeakFlagItemFactory.build(subject=subject.staff_number)
+    item["evidence"][0]["payload"] = {"zero": -0.0, "large": 1e20, "tiny": 1e-7, "text": "é"}
+    post_flags(detector_client, [item])
+
+    stored = EvidenceRecord.objects.get(record_id=item["evidence"][0]["record_id"])
+    again = Evidence(
+        source_system=stored.source_system,
+        record_type=stored.record_type,
+        record_id=stored.record_id,
+        occurred_at=stored.occurred_at.isoformat(),
+        summary=stored.summary,
+        payload=stored.payload,
+    )
+    assert evidence_hash(again) == stored.content_hash
