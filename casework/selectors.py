@@ -6,7 +6,7 @@ from datetime import date
 
 from casework.models import LIVE_STATUSES, Case, PolicyStatus, ThresholdPolicy
 from casework.thresholds import CandidateFlag, CategoryRule, window_floor
-from flags.models import Flag, FlagStatus
+from flags.models import Flag, FlagEvidence, FlagStatus
 from flags.signals import EvaluationUnavailable
 
 
@@ -38,10 +38,18 @@ def candidate_flags(
         )
         .order_by()
     )
+    found = list(rows)
+    evidence: dict[int, set[int]] = defaultdict(set)
+    if found:
+        pairs = FlagEvidence.objects.filter(flag_id__any=[row[1] for row in found])
+        for flag_id, evidence_id in pairs.values_list("flag_id", "evidence_id").order_by():
+            evidence[flag_id].add(evidence_id)
     by_subject: dict[int, list[CandidateFlag]] = defaultdict(list)
-    for subject_id, pk, detector, external_id, category, score, window_end in rows:
+    for subject_id, pk, detector, external_id, category, score, window_end in found:
         by_subject[subject_id].append(
-            CandidateFlag(pk, detector, external_id, category, score, window_end)
+            CandidateFlag(
+                pk, detector, external_id, category, score, window_end, frozenset(evidence[pk])
+            )
         )
     return by_subject
 

@@ -58,15 +58,43 @@ class CandidateFlag:
     category: str
     score: float
     window_end: date
+    evidence: frozenset[int] = frozenset()
 
-    def as_trace(self) -> dict[str, Any]:
+    def as_trace(self, episode: int) -> dict[str, Any]:
         return {
             "id": self.id,
             "detector": self.detector,
             "external_id": self.external_id,
             "score": self.score,
             "window_end": self.window_end.isoformat(),
+            "episode": episode,
         }
+
+
+def episodes(flags: list[CandidateFlag]) -> list[int]:
+    """Number the flags so that flags resting on a shared evidence record get the same number.
+
+    A detector that re-examines a rolling window (a 52-week Bradford factor at every quarter end,
+    say) raises several flags about one set of records. They are one episode, not repeated
+    conduct, and count once: otherwise "two flags, never one alone" means nothing.
+    """
+    parent = list(range(len(flags)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    holder: dict[int, int] = {}
+    for i, flag in enumerate(flags):
+        for record in flag.evidence:
+            if record in holder:
+                parent[root(i)] = root(holder[record])
+            else:
+                holder[record] = i
+    numbers: dict[int, int] = {}
+    return [numbers.setdefault(root(i), len(numbers) + 1) for i in range(len(flags))]
 
 
 def window_floor(rules: Mapping[str, CategoryRule], as_of: date) -> date:
@@ -80,15 +108,21 @@ def counts(rule: CategoryRule, flag: CandidateFlag, as_of: date) -> bool:
     )
 
 
-def _tests(rule: CategoryRule, counted: list[CandidateFlag]) -> list[dict[str, Any]]:
+def _tests(
+    rule: CategoryRule, counted: list[CandidateFlag], episode_of: list[int]
+) -> list[dict[str, Any]]:
+    """The rule's tests, each episode counting once, at its highest score."""
+    best: dict[int, float] = {}
+    for flag, episode in zip(counted, episode_of, strict=True):
+        best[episode] = max(best.get(episode, 0.0), flag.score)
     tests = []
     if rule.count is not None:
-        value = len(counted)
+        value = len(best)
         tests.append(
             {"test": "count", "value": value, "threshold": rule.count, "met": value >= rule.count}
         )
     if rule.score_sum is not None:
-        total = round(sum(flag.score for flag in counted), 6)
+        total = round(sum(best.values()), 6)
         tests.append(
             {
                 "test": "score_sum",
@@ -111,8 +145,8 @@ def _tests(rule: CategoryRule, counted: list[CandidateFlag]) -> list[dict[str, A
 
 
 _TEST_WORDS = {
-    "count": "{value} counting flag(s) against a threshold of {threshold}",
-    "score_sum": "summed score {value} against a threshold of {threshold}",
+    "count": "{value} counting flag(s) on separate evidence against a threshold of {threshold}",
+    "score_sum": "summed score {value} (each episode once) against a threshold of {threshold}",
     "single_flag_score": "highest single score {value} against a threshold of {threshold}",
 }
 
@@ -182,13 +216,17 @@ def evaluate(
     for category in sorted(by_category):
         rule = rules[category]
         counted = sorted(by_category[category], key=lambda flag: (flag.window_end, flag.id))
-        tests = _tests(rule, counted)
+        episode_of = episodes(counted)
+        tests = _tests(rule, counted, episode_of)
         categories.append(
             {
                 "category": category,
                 "rule": rule.model_dump(exclude_none=True),
                 "window_from": (as_of - timedelta(days=rule.window_days)).isoformat(),
-                "counted": [flag.as_trace() for flag in counted],
+                "counted": [
+                    flag.as_trace(episode)
+                    for flag, episode in zip(counted, episode_of, strict=True)
+                ],
                 "tests": tests,
                 "met": any(test["met"] for test in tests),
                 "explanation": _explain(category, rule, tests),

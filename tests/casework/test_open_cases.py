@@ -144,7 +144,7 @@ def test_two_counting_flags_open_a_case_with_the_policy_version_and_a_readable_t
     assert case.policy_version == 1
     summary = (
         "Overtime fraud: flags scoring at least 0.6 in the last 180 days; "
-        "2 counting flag(s) against a threshold of 2: met."
+        "2 counting flag(s) on separate evidence against a threshold of 2: met."
     )
     assert case.trace["summary"] == summary
     assert case.trace["met"] is True
@@ -161,8 +161,9 @@ def test_two_counting_flags_open_a_case_with_the_policy_version_and_a_readable_t
             "external_id": flag.external_id,
             "score": flag.score,
             "window_end": flag.window_end.isoformat(),
+            "episode": episode,
         }
-        for flag in (first, second)
+        for episode, flag in enumerate((first, second), start=1)
     ]
     assert case.trace_flag_ids() == [first.pk, second.pk]
     assert set(CaseFlag.objects.values_list("flag_id", "via", "attached_at")) == {
@@ -386,3 +387,23 @@ def test_a_subject_has_at_most_one_live_case(
             opened_at=NOW,
             opened_by=live_case.opened_by,
         )
+
+
+def test_flags_resting_on_the_same_records_are_one_episode_and_open_no_case(
+    detector_client: APIClient, subject: Subject
+) -> None:
+    first = overtime(subject, 0.7)
+    repeat = overtime(subject, 0.7, evidence=first["evidence"])
+
+    response = post_flags(detector_client, [first, repeat])
+
+    assert answers(response) == [("created", None), ("created", None)]
+    assert not Case.objects.exists()
+
+    separate = overtime(subject, 0.7)
+    response = post_flags(detector_client, [separate])
+
+    case = Case.objects.get()
+    assert answers(response) == [("created", case.pk)]
+    [category] = case.trace["categories"]
+    assert [flag["episode"] for flag in category["counted"]] == [1, 1, 2]

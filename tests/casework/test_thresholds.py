@@ -165,7 +165,7 @@ def test_the_trace_says_which_flags_counted_what_was_computed_and_why() -> None:
 
     explanation = (
         "Overtime fraud: flags scoring at least 0.6 in the last 180 days; "
-        "2 counting flag(s) against a threshold of 2: met."
+        "2 counting flag(s) on separate evidence against a threshold of 2: met."
     )
     assert trace == {
         "policy_version": 3,
@@ -190,6 +190,7 @@ def test_the_trace_says_which_flags_counted_what_was_computed_and_why() -> None:
                         "external_id": "ot-11",
                         "score": 0.65,
                         "window_end": "2026-03-07",
+                        "episode": 1,
                     },
                     {
                         "id": 12,
@@ -197,6 +198,7 @@ def test_the_trace_says_which_flags_counted_what_was_computed_and_why() -> None:
                         "external_id": "ot-12",
                         "score": 0.75,
                         "window_end": "2026-06-05",
+                        "episode": 2,
                     },
                 ],
                 "tests": [
@@ -221,8 +223,8 @@ def test_an_unmet_category_explains_every_test_it_failed() -> None:
 
     assert category["explanation"] == (
         "System misuse: flags scoring at least 0.5 in the last 90 days; "
-        "1 counting flag(s) against a threshold of 3; "
-        "summed score 0.6 against a threshold of 2.0; "
+        "1 counting flag(s) on separate evidence against a threshold of 3; "
+        "summed score 0.6 (each episode once) against a threshold of 2.0; "
         "highest single score 0.6 against a threshold of 0.95: not met."
     )
 
@@ -393,3 +395,35 @@ def test_flags_that_do_not_count_change_nothing(
     ]
 
     assert run(rules, flags + non_counting).as_trace() == run(rules, flags).as_trace()
+
+
+def test_flags_resting_on_shared_evidence_count_once_at_their_highest_score() -> None:
+    rule = CategoryRule(min_score=0.5, window_days=365, count=2, score_sum=1.5)
+    same_spells = [
+        CandidateFlagFactory.build(id=1, score=0.7, evidence=frozenset({10, 11})),
+        CandidateFlagFactory.build(id=2, score=0.9, evidence=frozenset({11, 12})),
+        CandidateFlagFactory.build(id=3, score=0.8, evidence=frozenset({12})),
+    ]
+
+    [category] = run({"overtime_fraud": rule}, same_spells).categories
+
+    assert [flag["episode"] for flag in category["counted"]] == [1, 1, 1]
+    assert category["tests"] == [
+        {"test": "count", "value": 1, "threshold": 2, "met": False},
+        {"test": "score_sum", "value": 0.9, "threshold": 1.5, "met": False},
+    ]
+    assert category["met"] is False
+
+
+def test_flags_on_separate_evidence_are_separate_episodes() -> None:
+    rule = CategoryRule(min_score=0.5, window_days=365, count=2)
+    flags = [
+        CandidateFlagFactory.build(id=1, score=0.7, evidence=frozenset({10})),
+        CandidateFlagFactory.build(id=2, score=0.9, evidence=frozenset({20})),
+        CandidateFlagFactory.build(id=3, score=0.8, evidence=frozenset({10, 30})),
+    ]
+
+    [category] = run({"overtime_fraud": rule}, flags).categories
+
+    assert sorted(flag["episode"] for flag in category["counted"]) == [1, 1, 2]
+    assert category["tests"] == [{"test": "count", "value": 2, "threshold": 2, "met": True}]

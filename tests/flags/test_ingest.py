@@ -1079,12 +1079,14 @@ def test_a_stored_evidence_record_still_matches_its_content_hash(
     post_flags(detector_client, [item])
 
     stored = EvidenceRecord.objects.get(record_id=item["evidence"][0]["record_id"])
-    again = Evidence(
-        source_system=stored.source_system,
-        record_type=stored.record_type,
-        record_id=stored.record_id,
-        occurred_at=stored.occurred_at.isoformat(),
-        summary=stored.summary,
-        payload=stored.payload,
+    again = Evidence.model_validate(
+        {
+            "source_system": stored.source_system,
+            "record_type": stored.record_type,
+            "record_id": stored.record_id,
+            "occurred_at": stored.occurred_at.isoformat(),
+            "summary": stored.summary,
+            "payload": stored.payload,
+        }
     )
     assert evidence_hash(again) == stored.content_hash
