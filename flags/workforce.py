@@ -7,8 +7,10 @@ subjects it does not mention are left as they are.
 
 import csv
 import hashlib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from django.db import transaction
@@ -78,6 +80,10 @@ class WorkforceImportError(ValueError):
         shown = "\n".join(errors[:50])
         more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(f"The file was not applied: {len(errors)} problem(s).\n{shown}{more}")
+
+
+class WorkforceFileError(ValueError):
+    """The file itself cannot be read as text."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,22 @@ def _layers(rows: list[WorkforceRow], held: set[str]) -> list[list[WorkforceRow]
 
 def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_workforce_file(path: Path) -> tuple[list[WorkforceRow], str]:
+    """Read and check an extract file: its rows, and the file's SHA-256 for the audit log.
+
+    UTF-8, with or without the byte-order mark spreadsheet programs write.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WorkforceFileError(f"Cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise WorkforceFileError(f"{path} is not UTF-8 text: {exc}") from exc
+    return parse_workforce_csv(io.StringIO(text, newline="")), file_sha256(data)
 
 
 def import_workforce(

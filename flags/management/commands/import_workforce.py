@@ -1,11 +1,15 @@
-import io
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import UnknownActor, command_actor
-from flags.workforce import WorkforceImportError, file_sha256, import_workforce, parse_workforce_csv
+from flags.workforce import (
+    WorkforceFileError,
+    WorkforceImportError,
+    import_workforce,
+    read_workforce_file,
+)
 
 
 class Command(BaseCommand):
@@ -18,20 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path} is not UTF-8 text: {exc}") from exc
-        try:
             actor = command_actor(options["actor"])
-            rows = parse_workforce_csv(io.StringIO(text, newline=""))
-            summary = import_workforce(
-                rows, actor=actor, source=path.name, source_sha256=file_sha256(data)
-            )
-        except (WorkforceImportError, UnknownActor) as exc:
+            rows, sha256 = read_workforce_file(path)
+            summary = import_workforce(rows, actor=actor, source=path.name, source_sha256=sha256)
+        except (WorkforceFileError, WorkforceImportError, UnknownActor) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"Applied {path.name}: {summary.rows} rows; {summary.created} created, "

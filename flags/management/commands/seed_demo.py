@@ -8,7 +8,6 @@ reuses what is there: the workforce import finds nothing to change, detectors an
 kept, and re-posted flags come back as duplicates.
 """
 
-import io
 import json
 import os
 import secrets
@@ -41,9 +40,8 @@ from flags.services import hash_token, issue_detector_token, register_detector
 from flags.workforce import (
     ImportSummary,
     WorkforceImportError,
-    file_sha256,
     import_workforce,
-    parse_workforce_csv,
+    read_workforce_file,
 )
 
 ADMIN_USERNAME = "admin"
@@ -63,10 +61,9 @@ def write_private(path: Path, text: str) -> None:
 def import_demo_workforce(data_dir: Path, *, actor: Actor) -> ImportSummary:
     """Load workforce.csv exactly as ``manage.py import_workforce`` would."""
     path = data_dir / WORKFORCE_FILE
-    data = path.read_bytes()
-    rows = parse_workforce_csv(io.StringIO(data.decode("utf-8"), newline=""))
+    rows, sha256 = read_workforce_file(path)
     return import_workforce(
-        rows, actor=actor, source=f"seed_demo {path.name}", source_sha256=file_sha256(data)
+        rows, actor=actor, source=f"seed_demo {path.name}", source_sha256=sha256
     )
 
 
