@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from audit.actors import Actor, Role
 from flags.authentication import DetectorTokenAuthentication
-from flags.ingest_schema import IngestRequest, IngestResponse
+from flags.ingest_schema import ApiError, IngestRequest, IngestResponse
 from flags.models import DetectorToken
 from flags.parsers import StrictJSONParser
 from flags.services import ingest_flags
@@ -80,7 +80,15 @@ class FlagIngestView(APIView):
             "`case` names the case a flag opened or joined."
         ),
         request=IngestRequest,
-        responses={200: IngestResponse},
+        responses={
+            200: IngestResponse,
+            400: OpenApiResponse(ApiError, "The body is not a batch: malformed JSON, no flags."),
+            401: OpenApiResponse(ApiError, "No token, or a token not recognised or revoked."),
+            403: OpenApiResponse(ApiError, "The detector is inactive."),
+            413: OpenApiResponse(ApiError, "More than 1,000 flags, or a body over the size limit."),
+            415: OpenApiResponse(ApiError, "The body is not JSON."),
+            503: OpenApiResponse(ApiError, "No threshold policy is in force; nothing was stored."),
+        },
         examples=[
             OpenApiExample(
                 "One flag",

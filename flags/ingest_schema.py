@@ -222,6 +222,13 @@ class ItemResult(BaseModel):
     case: int | None = None
 
 
+class ApiError(BaseModel):
+    """Every error answer: a short code and the reason in words (or field-level reasons)."""
+
+    error: str = Field(description="e.g. invalid_body, batch_too_large, authentication_failed")
+    detail: str | dict[str, list[str]]
+
+
 class IngestResponse(BaseModel):
     created: int
     duplicate: int

@@ -82,3 +82,14 @@ def test_the_docs_page_loads_its_assets_from_this_site_only(client: Client) -> N
     assets = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert assets
     assert all(asset.startswith("/static/") for asset in assets), assets
+
+
+def test_the_ingest_operation_documents_each_error_answer(client: Any) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    responses = schema["paths"]["/api/v1/flags/"]["post"]["responses"]
+
+    assert set(responses) == {"200", "400", "401", "403", "413", "415", "503"}
+    for status in ("400", "401", "403", "413", "415", "503"):
+        error = responses[status]["content"]["application/json"]["schema"]
+        assert error == {"$ref": "#/components/schemas/ApiError"}
