@@ -38,6 +38,26 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     return to_text
 
 
+class _Prepared(str):
+    """A value already in the text form COPY takes, converted once for a row and its history."""
+
+
+def _prepared_once(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[Row]:
+    converters = [
+        (field.attname, convert)
+        for field in _columns(model)
+        if (convert := _converter(field)) is not None
+    ]
+    prepared = []
+    for row in rows:
+        copy = dict(row)
+        for name, convert in converters:
+            if copy.get(name) is not None:
+                copy[name] = _Prepared(convert(copy[name]))
+        prepared.append(copy)
+    return prepared
+
+
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert rows (dicts keyed by column attname) and return their primary keys, in order.
 
@@ -78,7 +98,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
                 row[pk_attname] = pk
                 copy.write_row(
                     [
-                        row[name] if convert is None or row[name] is None else convert(row[name])
+                        row[name]
+                        if convert is None or row[name] is None or isinstance(row[name], _Prepared)
+                        else convert(row[name])
                         for name, convert in plan
                     ]
                 )
@@ -94,6 +116,8 @@ def insert_with_history(
     when: datetime,
 ) -> list[int]:
     """Insert rows and one ``+`` historical row each, naming the acting user and the reason."""
+    if connections[router.db_for_write(model)].vendor == "postgresql":
+        rows = _prepared_once(model, rows)  # JSON is serialised once for both rows
     ids = insert_rows(model, rows)
     history_model = model.history.model  # type: ignore[attr-defined]
     tracked = [field.attname for field in history_model.tracked_fields]

@@ -8,6 +8,7 @@ and the check cannot drift apart. See docs/decisions/0004-pydantic-for-ingest.md
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -22,6 +23,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -87,15 +89,32 @@ def _text_only(value: Any) -> Any:
     return value
 
 
-def _plausible_date(value: date) -> date:
-    latest = timezone.localdate() + LEEWAY
+@dataclass(frozen=True)
+class Bounds:
+    """The latest date and time a batch may mention, fixed once for the whole batch."""
+
+    latest_date: date
+    latest_time: datetime
+
+    @classmethod
+    def now(cls) -> "Bounds":
+        return cls(timezone.localdate() + LEEWAY, timezone.now() + LEEWAY)
+
+
+def _bounds(info: ValidationInfo) -> Bounds:
+    given = info.context.get("bounds") if isinstance(info.context, dict) else None
+    return given if isinstance(given, Bounds) else Bounds.now()
+
+
+def _plausible_date(value: date, info: ValidationInfo) -> date:
+    latest = _bounds(info).latest_date
     if not EARLIEST <= value <= latest:
         raise ValueError(f"must fall between {EARLIEST} and {latest}; got {value}")
     return value
 
 
-def _plausible_time(value: datetime) -> datetime:
-    latest = timezone.now() + LEEWAY
+def _plausible_time(value: datetime, info: ValidationInfo) -> datetime:
+    latest = _bounds(info).latest_time
     try:
         in_utc = value.astimezone(UTC)
     except OverflowError:
@@ -299,7 +318,7 @@ def field_errors(exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
-def check_item(raw: Any) -> FlagItem | dict[str, list[str]]:
+def check_item(raw: Any, bounds: Bounds | None = None) -> FlagItem | dict[str, list[str]]:
     """A valid item, or its errors keyed by field path (``evidence.0.occurred_at``)."""
     if not isinstance(raw, dict):
         return {"flag": ["each flag must be a JSON object"]}
@@ -307,6 +326,6 @@ def check_item(raw: Any) -> FlagItem | dict[str, list[str]]:
     if unstorable:
         return {unstorable[0] or "flag": [unstorable[1]]}
     try:
-        return FlagItem.model_validate(raw)
+        return FlagItem.model_validate(raw, context={"bounds": bounds or Bounds.now()})
     except ValidationError as exc:
         return field_errors(exc)

@@ -19,7 +19,7 @@ from audit.actors import Actor
 from audit.chain import canonical_json, canonical_time, sha256_hex
 from config.bulk_writes import insert_rows, insert_with_history
 from flags import audit_actions
-from flags.ingest_schema import Evidence, FlagItem, check_item
+from flags.ingest_schema import Bounds, Evidence, FlagItem, check_item
 from flags.models import (
     Detector,
     DetectorToken,
@@ -182,9 +182,10 @@ def ingest_flags(
     outcomes: list[ItemOutcome | None] = [None] * len(raw_items)
     valid: list[_Pending] = []
     first_seen: dict[str, int] = {}
+    bounds = Bounds.now()
     for index, raw in enumerate(raw_items):
         external_id = _external_id_of(raw)
-        checked = check_item(raw)
+        checked = check_item(raw, bounds)
         if isinstance(checked, dict):
             outcomes[index] = ItemOutcome(index, external_id, "rejected", errors=checked)
         elif checked.external_id in first_seen:
