@@ -1,6 +1,6 @@
 """Reads of casework data used by more than one caller."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -39,9 +39,13 @@ def candidate_flags(
         .order_by()
     )
     found = list(rows)
+    # Episodes matter only where a subject has several flags in one category: only those flags'
+    # evidence is read.
+    per_group = Counter((row[0], row[4]) for row in found)
+    shared = [row[1] for row in found if per_group[(row[0], row[4])] > 1]
     evidence: dict[int, set[int]] = defaultdict(set)
-    if found:
-        pairs = FlagEvidence.objects.filter(flag_id__any=[row[1] for row in found])
+    if shared:
+        pairs = FlagEvidence.objects.filter(flag_id__any=shared)
         for flag_id, evidence_id in pairs.values_list("flag_id", "evidence_id").order_by():
             evidence[flag_id].add(evidence_id)
     by_subject: dict[int, list[CandidateFlag]] = defaultdict(list)
