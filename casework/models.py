@@ -53,10 +53,21 @@ class ThresholdPolicy(models.Model):
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", "Open"
+    IN_REVIEW = "in_review", "In review"
+    AWAITING_SIGN_OFF = "awaiting_sign_off", "Awaiting sign-off"
+    ON_HOLD = "on_hold", "On hold"
+    CLOSED = "closed", "Closed"
+    REFERRED = "referred", "Referred for misconduct investigation"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 # The states in which a case is still live; a subject has at most one live case.
-LIVE_STATUSES: tuple[str, ...] = (CaseStatus.OPEN,)
+LIVE_STATUSES: tuple[str, ...] = (
+    CaseStatus.OPEN,
+    CaseStatus.IN_REVIEW,
+    CaseStatus.AWAITING_SIGN_OFF,
+    CaseStatus.ON_HOLD,
+)
 
 
 class Case(models.Model):

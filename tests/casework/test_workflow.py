@@ -1,0 +1,95 @@
+"""casework.workflow: the transition table, checked for every state, action and role."""
+
+import itertools
+
+import pytest
+
+from audit.actors import Role
+from casework.models import LIVE_STATUSES, CaseStatus
+from casework.workflow import (
+    TRANSITIONS,
+    Action,
+    TransitionRefused,
+    transition_for,
+    transitions_from,
+)
+
+# The DESIGN.md table, written out independently: (from, action) -> (to, roles).
+EXPECTED = {
+    ("open", "start_review"): ("in_review", {"reviewer", "senior_reviewer"}),
+    ("in_review", "recommend"): ("awaiting_sign_off", {"reviewer", "senior_reviewer"}),
+    ("awaiting_sign_off", "sign_off"): ("closed", {"reviewer", "senior_reviewer"}),
+    ("awaiting_sign_off", "sign_referral"): ("referred", {"senior_reviewer"}),
+    ("awaiting_sign_off", "return_for_correction"): (
+        "in_review",
+        {"reviewer", "senior_reviewer"},
+    ),
+    **{
+        (status, "hold"): ("on_hold", {"reviewer", "senior_reviewer", "system"})
+        for status in ("open", "in_review", "awaiting_sign_off")
+    },
+    ("on_hold", "release"): (None, {"system"}),
+    **{
+        (status, "withdraw"): ("withdrawn", {"reviewer", "senior_reviewer", "system"})
+        for status in ("open", "in_review", "awaiting_sign_off", "on_hold")
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "role"),
+    list(itertools.product(CaseStatus.values, Action.values, Role.values)),
+)
+def test_every_state_action_and_role_is_allowed_exactly_as_the_table_says(
+    status: str, action: str, role: str
+) -> None:
+    expected = EXPECTED.get((status, action))
+
+    if expected is not None and role in expected[1]:
+        transition = transition_for(status, action, Role(role))
+        assert transition.target == expected[0]
+    else:
+        with pytest.raises(TransitionRefused):
+            transition_for(status, action, Role(role))
+
+
+def test_finished_cases_have_no_next_step() -> None:
+    for status in ("closed", "referred", "withdrawn"):
+        assert transitions_from(status) == []
+        assert status not in LIVE_STATUSES
+
+
+def test_the_system_only_ever_moves_a_case_toward_the_subjects_benefit() -> None:
+    by_system = {t.action for t in TRANSITIONS if Role.SYSTEM in t.roles}
+
+    assert by_system == {Action.HOLD, Action.RELEASE, Action.WITHDRAW}
+
+
+def test_no_detector_subject_or_outsider_role_can_move_a_case() -> None:
+    movers = set().union(*(t.roles for t in TRANSITIONS))
+
+    assert movers == {Role.REVIEWER, Role.SENIOR_REVIEWER, Role.SYSTEM}
+
+
+def test_a_refusal_says_what_can_happen_next() -> None:
+    with pytest.raises(TransitionRefused) as refused:
+        transition_for("open", "sign_off", Role.REVIEWER)
+
+    assert str(refused.value) == (
+        "Sign off a non-adverse outcome is not possible on a case that is open; "
+        "what can happen next: start review, put on hold, withdraw."
+    )
+
+
+def test_a_refusal_names_the_role_needed() -> None:
+    with pytest.raises(TransitionRefused) as refused:
+        transition_for("awaiting_sign_off", "sign_referral", Role.REVIEWER)
+
+    assert str(refused.value) == (
+        "Sign a referral for misconduct investigation needs a senior reviewer, not a reviewer."
+    )
+
+
+def test_an_unknown_action_is_refused_in_words() -> None:
+    with pytest.raises(TransitionRefused, match=r"'close_quietly' is not an action on a case\."):
+        transition_for("open", "close_quietly", Role.REVIEWER)
