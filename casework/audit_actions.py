@@ -9,3 +9,6 @@ CASE_OPENED = register(
 CASE_FLAGS_ATTACHED = register(
     "case.flags_attached", "New counting flags were attached to a subject's live case."
 )
+CONFLICT_DECLARED = register(
+    "conflict.declared", "A user declared a conflict of interest with a subject."
+)

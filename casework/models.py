@@ -138,3 +138,23 @@ class CaseFlag(models.Model):
 
     def __str__(self) -> str:
         return f"flag {self.flag_id} on case {self.case_id}"
+
+
+class DeclaredConflict(models.Model):
+    """A user's declaration that they must not act on cases about a person (a relative, a
+    friend, a dispute). Insert-only: a declaration is never taken back silently."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="declared_conflicts"
+    )
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    declared_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "subject"], name="one_declaration_per_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} declared a conflict with subject {self.subject_id}"

@@ -14,10 +14,19 @@ from audit import log
 from audit.actors import Actor
 from audit.chain import canonical_json, sha256_hex
 from casework import audit_actions
-from casework.models import AttachedVia, Case, CaseFlag, CaseStatus, PolicyStatus, ThresholdPolicy
+from casework.models import (
+    AttachedVia,
+    Case,
+    CaseFlag,
+    CaseStatus,
+    DeclaredConflict,
+    PolicyStatus,
+    ThresholdPolicy,
+)
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
 from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
+from flags.models import Subject
 from flags.services import lock_subjects
 from flags.signals import Consequences, StoredFlag
 
@@ -152,3 +161,26 @@ def install_default_policy(*, actor: Actor) -> ThresholdPolicy | None:
             reason="default threshold policy installed",
         )
     return policy
+
+
+def declare_conflict(subject: Subject, *, actor: Actor) -> DeclaredConflict:
+    """Record the actor's declaration that they must not act on cases about ``subject``.
+
+    Anyone may declare; a repeated declaration changes nothing and returns the first.
+    """
+    with transaction.atomic():
+        existing = DeclaredConflict.objects.filter(user=actor.user, subject=subject).first()
+        if existing is not None:
+            return existing
+        declaration = DeclaredConflict(user=actor.user, subject=subject, declared_at=timezone.now())
+        declaration._history_user = actor.user  # type: ignore[attr-defined]
+        declaration._change_reason = "conflict declared"  # type: ignore[attr-defined]
+        declaration.save()
+        log.record(
+            audit_actions.CONFLICT_DECLARED,
+            declaration,
+            actor=actor,
+            data={"user": actor.user_id, "subject": subject.pk},
+            reason="conflict of interest declared",
+        )
+    return declaration

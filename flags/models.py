@@ -47,6 +47,15 @@ class Subject(models.Model):
     working_pattern = models.CharField(max_length=20, choices=WorkingPattern.choices)
     employment_type = models.CharField(max_length=20, choices=EmploymentType.choices)
     active = models.BooleanField(default=True)
+    # Reviewers are staff too: a user account may belong to a person in the register, which is
+    # how the conflict check knows whom a reviewer manages and who manages them.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subject",
+    )
     history = HistoricalRecords()
 
     class Meta:
