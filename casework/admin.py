@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from casework.models import Case, ThresholdPolicy
+from casework.models import Case, DeclaredConflict, ThresholdPolicy
 from flags.admin import ReadOnlyHistoryAdmin
 
 
@@ -15,3 +15,9 @@ class CaseAdmin(ReadOnlyHistoryAdmin):
     list_filter = ["status"]
     raw_id_fields = ["subject", "assignee"]
     list_select_related = ["subject", "policy"]
+
+
+@admin.register(DeclaredConflict)
+class DeclaredConflictAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["user", "subject", "declared_at"]
+    raw_id_fields = ["user", "subject"]
