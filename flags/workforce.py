@@ -246,11 +246,16 @@ def import_workforce(
             )
             for p, f in profiles
         ]
+        # A subject whose only change is their equality profile was updated too.
+        staff_of = {subject.pk: number for number, subject in held.items()}
+        new = {subject.staff_number for subject in created}
+        touched = {subject.staff_number for subject, _ in updated}
+        touched |= {staff_of[profile.subject_id] for profile, _ in profiles}
         summary = ImportSummary(
             rows=len(rows),
-            created=len(created),
-            updated=len(updated),
-            unchanged=len(rows) - len(created) - len(updated),
+            created=len(new),
+            updated=len(touched - new),
+            unchanged=len(rows) - len(new | touched),
             equality_recorded=len(profiles),
         )
         entries.append(

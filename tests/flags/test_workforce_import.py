@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audit.actors import SYSTEM_USERNAME, Actor, Role
+from audit.actors import SYSTEM_USERNAME, Actor, Role, command_actor
 from flags.models import EqualityProfile, Subject
 from flags.workforce import (
     COLUMNS,
@@ -422,3 +422,22 @@ def test_import_workforce_refuses_rows_whose_manager_is_nowhere(admin_actor: Act
         "line 2: line_manager 7777 is neither in this file nor in the workforce register"
     ]
     assert row_counts() == before
+
+
+def test_a_change_to_the_equality_profile_alone_counts_as_an_update() -> None:
+    header = (
+        "staff_number,name,rank,role,unit,line_manager,working_pattern,employment_type,"
+        "sex,ethnicity,disability,age_band,long_term_sickness\n"
+    )
+    row = "9001,A Person,constable,Response officer,North,,full_time,officer,female,,{},35_44,no\n"
+    actor = command_actor(None)
+
+    def apply(disability: str) -> Any:
+        rows = parse_workforce_csv(io.StringIO(header + row.format(disability), newline=""))
+        return import_workforce(rows, actor=actor, source="hr.csv", source_sha256="0" * 64)
+
+    apply("no")
+    summary = apply("yes")
+
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 0)
+    assert summary.equality_recorded == 1
