@@ -13,6 +13,7 @@ from simple_history.utils import bulk_create_with_history
 from audit import log
 from audit.actors import Actor
 from audit.chain import canonical_json, sha256_hex
+from audit.history import save_with_history
 from casework import audit_actions
 from casework.models import (
     AttachedVia,
@@ -150,9 +151,7 @@ def install_default_policy(*, actor: Actor) -> ThresholdPolicy | None:
             activated_at=now,
             activated_by=actor.user,
         )
-        policy._history_user = actor.user  # type: ignore[attr-defined]
-        policy._change_reason = "default policy installed"  # type: ignore[attr-defined]
-        policy.save()
+        save_with_history(policy, actor=actor, reason="default policy installed")
         log.record(
             audit_actions.POLICY_SEEDED,
             policy,
@@ -173,9 +172,7 @@ def declare_conflict(subject: Subject, *, actor: Actor) -> DeclaredConflict:
         if existing is not None:
             return existing
         declaration = DeclaredConflict(user=actor.user, subject=subject, declared_at=timezone.now())
-        declaration._history_user = actor.user  # type: ignore[attr-defined]
-        declaration._change_reason = "conflict declared"  # type: ignore[attr-defined]
-        declaration.save()
+        save_with_history(declaration, actor=actor, reason="conflict declared")
         log.record(
             audit_actions.CONFLICT_DECLARED,
             declaration,

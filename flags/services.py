@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit import log
 from audit.actors import Actor
 from audit.chain import canonical_json, canonical_time, sha256_hex
+from audit.history import save_with_history
 from config.bulk_writes import insert_rows, insert_with_history
 from flags import audit_actions
 from flags.ingest_schema import Bounds, Evidence, FlagItem, check_item
@@ -70,9 +71,7 @@ def register_detector(
             current_version=version,
             user=user,
         )
-        detector._history_user = actor.user  # type: ignore[attr-defined]
-        detector._change_reason = "detector registered"  # type: ignore[attr-defined]
-        detector.save()
+        save_with_history(detector, actor=actor, reason="detector registered")
         log.record(
             audit_actions.DETECTOR_REGISTERED,
             detector,
@@ -93,9 +92,7 @@ def issue_detector_token(detector: Detector, *, actor: Actor) -> str:
 def _issue_token(detector: Detector, *, actor: Actor) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = DetectorToken(detector=detector, token_hash=hash_token(token), prefix=token[:10])
-    record._history_user = actor.user  # type: ignore[attr-defined]
-    record._change_reason = "API token issued"  # type: ignore[attr-defined]
-    record.save()
+    save_with_history(record, actor=actor, reason="API token issued")
     log.record(
         audit_actions.DETECTOR_TOKEN_ISSUED,
         record,
@@ -112,9 +109,9 @@ def revoke_detector_token(token: DetectorToken, *, actor: Actor) -> None:
         if token.revoked_at is not None:
             raise DetectorError("This token is already revoked.")
         token.revoked_at = timezone.now()
-        token._history_user = actor.user  # type: ignore[attr-defined]
-        token._change_reason = "API token revoked"  # type: ignore[attr-defined]
-        token.save(update_fields=["revoked_at"])
+        save_with_history(
+            token, actor=actor, reason="API token revoked", update_fields=["revoked_at"]
+        )
         log.record(
             audit_actions.DETECTOR_TOKEN_REVOKED,
             token,
