@@ -107,10 +107,6 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"Case {self.pk} ({self.status})"
 
-    @property
-    def policy_version(self) -> int:
-        return int(self.trace["policy_version"])
-
     def trace_flag_ids(self) -> list[Any]:
         """The flags the opening evaluation counted, in the trace's order."""
         return [flag["id"] for item in self.trace["categories"] for flag in item["counted"]]

@@ -26,7 +26,7 @@ from casework.models import (
 )
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
-from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
+from casework.thresholds import Evaluation, counts, evaluate, parse_rules
 from flags.models import Subject
 from flags.services import lock_subjects
 from flags.signals import Consequences, StoredFlag
@@ -111,8 +111,7 @@ def open_or_update_cases_for_new_flags(
             rule = rules.get(new.category)
             if case is None or rule is None:
                 continue
-            candidate = CandidateFlag(new.id, "", "", new.category, new.score, new.window_end)
-            if counts(rule, candidate, as_of):
+            if counts(rule, new.score, new.window_end, as_of):
                 links.append(
                     CaseFlag(case=case, flag_id=new.id, attached_at=now, via=AttachedVia.JOINING)
                 )

@@ -102,10 +102,9 @@ def window_floor(rules: Mapping[str, CategoryRule], as_of: date) -> date:
     return as_of - timedelta(days=max(rule.window_days for rule in rules.values()))
 
 
-def counts(rule: CategoryRule, flag: CandidateFlag, as_of: date) -> bool:
-    return flag.score >= rule.min_score and flag.window_end >= as_of - timedelta(
-        days=rule.window_days
-    )
+def counts(rule: CategoryRule, score: float, window_end: date, as_of: date) -> bool:
+    """Whether a flag with this score, whose window ended then, counts under ``rule``."""
+    return score >= rule.min_score and window_end >= as_of - timedelta(days=rule.window_days)
 
 
 def _tests(
@@ -173,13 +172,8 @@ class Evaluation:
     def met(self) -> bool:
         return any(item["met"] for item in self.categories)
 
-    def counted_flag_ids(self, *, met_only: bool = False) -> list[int]:
-        return [
-            flag["id"]
-            for item in self.categories
-            if item["met"] or not met_only
-            for flag in item["counted"]
-        ]
+    def counted_flag_ids(self) -> list[int]:
+        return [flag["id"] for item in self.categories for flag in item["counted"]]
 
     def as_trace(self) -> dict[str, Any]:
         met = [item for item in self.categories if item["met"]]
@@ -210,7 +204,7 @@ def evaluate(
     by_category: dict[str, list[CandidateFlag]] = {}
     for flag in flags:
         rule = rules.get(flag.category)
-        if rule is not None and counts(rule, flag, as_of):
+        if rule is not None and counts(rule, flag.score, flag.window_end, as_of):
             by_category.setdefault(flag.category, []).append(flag)
     categories = []
     for category in sorted(by_category):

@@ -53,12 +53,14 @@ def test_a_flag_counts_while_its_window_ended_within_the_rolling_window(
 ) -> None:
     """``counts`` keeps ``window_end >= as_of - window_days``: a window that ended exactly
     window_days ago still counts, one day earlier does not."""
-    assert counts(RULE, flag(ended_days_ago=days_ago), TODAY) is expected
+    f = flag(ended_days_ago=days_ago)
+    assert counts(RULE, f.score, f.window_end, TODAY) is expected
 
 
 @pytest.mark.parametrize(("score", "expected"), [(0.59, False), (0.6, True), (1.0, True)])
 def test_a_flag_counts_from_the_minimum_score_up(score: float, expected: bool) -> None:
-    assert counts(RULE, flag(score=score), TODAY) is expected
+    f = flag(score=score)
+    assert counts(RULE, f.score, f.window_end, TODAY) is expected
 
 
 def test_window_floor_is_the_widest_rules_earliest_day() -> None:
@@ -229,7 +231,7 @@ def test_an_unmet_category_explains_every_test_it_failed() -> None:
     )
 
 
-def test_counted_flag_ids_can_be_limited_to_met_categories() -> None:
+def test_counted_flag_ids_cover_met_and_unmet_categories_in_trace_order() -> None:
     rules = {
         "overtime_fraud": CategoryRule(min_score=0.6, window_days=180, count=1),
         "attendance": CategoryRule(min_score=0.7, window_days=365, count=2),
@@ -237,7 +239,7 @@ def test_counted_flag_ids_can_be_limited_to_met_categories() -> None:
     evaluation = run(rules, [flag(id=1), flag(id=2, category="attendance", score=0.8)])
 
     assert evaluation.counted_flag_ids() == [2, 1]
-    assert evaluation.counted_flag_ids(met_only=True) == [1]
+    assert [item["met"] for item in evaluation.categories] == [False, True]
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -355,7 +357,9 @@ def test_evaluation_matches_the_rules_in_words(
     assert evaluation.met is oracle_met(rules, flags, TODAY)
     counted = set(evaluation.counted_flag_ids())
     assert counted == {
-        f.id for f in flags if f.category in rules and counts(rules[f.category], f, TODAY)
+        f.id
+        for f in flags
+        if f.category in rules and counts(rules[f.category], f.score, f.window_end, TODAY)
     }
 
 
@@ -391,7 +395,8 @@ def test_flags_that_do_not_count_change_nothing(
     non_counting = [
         f
         for f in noise
-        if f.id not in ids and not (f.category in rules and counts(rules[f.category], f, TODAY))
+        if f.id not in ids
+        and not (f.category in rules and counts(rules[f.category], f.score, f.window_end, TODAY))
     ]
 
     assert run(rules, flags + non_counting).as_trace() == run(rules, flags).as_trace()
