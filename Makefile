@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Front-end: GOV.UK Frontend and the Sass compiler from npm, and the stylesheet built from them.
+# The npm stamp lives inside node_modules, so deleting node_modules reinstalls it.
+NPM_STAMP := node_modules/.installed
+CSS := static/dist/scrutiny.css
 DEMO_SUBJECTS ?= 3000
 DEMO_SEED ?= 1
 PORT ?= 8000
@@ -15,10 +19,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+$(CSS): $(wildcard static/scss/*.scss) $(NPM_STAMP)
+	npm run --silent build
+
+install: $(STAMP) $(NPM_STAMP) $(CSS)
 
 demo: export DEBUG = true
-demo: $(STAMP)
+demo: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --subjects $(DEMO_SUBJECTS) --seed $(DEMO_SEED) --run-detectors
 	@echo ""
@@ -28,7 +39,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Tests run with DEBUG off, as production does, under a throwaway key.
-test: $(STAMP)
+test: install
 	SECRET_KEY=$${SECRET_KEY:-test-only-not-a-secret} DEBUG=false $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -41,4 +52,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) scrutiny.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/dist scrutiny.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

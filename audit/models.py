@@ -84,3 +84,36 @@ class AuditEvent(models.Model):
             "data": self.data,
             "prev_hash": self.prev_hash,
         }
+
+
+class AccessEvent(models.Model):
+    """One view of a person's data: who looked, at what, when, through which door, and why.
+
+    Append-only like the audit log (database triggers refuse UPDATE and DELETE), but not chained:
+    reads are many and need no serialising. Written by ``audit.access.record_access``. The person
+    viewed (``subject_id``) can be shown who looked at their record.
+    """
+
+    occurred_at = models.DateTimeField()
+    user_id = models.BigIntegerField()
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=40)
+    on_behalf_of_user_id = models.BigIntegerField(null=True, blank=True)
+    # Whose personal data was shown: an id in the workforce register.
+    subject_id = models.BigIntegerField()
+    # What was shown: a model label and id (a case, a flag) and the page or API route.
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    channel = models.CharField(max_length=10)  # "page", "api" or "download"
+    view = models.CharField(max_length=80)
+    purpose = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            models.Index(fields=["subject_id", "occurred_at"], name="access_subject_idx"),
+            models.Index(fields=["user_id", "occurred_at"], name="access_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} viewed {self.object_type}:{self.object_id} ({self.view})"

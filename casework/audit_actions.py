@@ -12,3 +12,21 @@ CASE_FLAGS_ATTACHED = register(
 CONFLICT_DECLARED = register(
     "conflict.declared", "A user declared a conflict of interest with a subject."
 )
+
+CASE_REVIEW_STARTED = register("case.review_started", "A reviewer took a case and started review.")
+CASE_RECOMMENDED = register("case.recommended", "A reviewer recommended an outcome for a case.")
+CASE_SIGNED_OFF = register("case.signed_off", "A second reviewer signed a non-adverse outcome.")
+CASE_REFERRAL_SIGNED = register(
+    "case.referral_signed", "A senior reviewer signed a referral for misconduct investigation."
+)
+CASE_REFERRED = register(
+    "case.referred", "A second senior signature referred a case for misconduct investigation."
+)
+CASE_RETURNED = register("case.returned", "A signer returned a recommendation for correction.")
+CASE_HELD = register("case.held", "A case was put on hold: no outcome can be signed.")
+CASE_RELEASED = register("case.released", "A case on hold returned to its previous state.")
+CASE_WITHDRAWN = register("case.withdrawn", "A case was withdrawn.")
+CASE_NOTIFICATION_DEFERRED = register(
+    "case.notification_deferred", "A senior reviewer deferred notifying the subject of a case."
+)
+NOTIFICATION_SENT = register("notification.sent", "The subject of a case was sent a notice.")

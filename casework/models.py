@@ -51,6 +51,19 @@ class ThresholdPolicy(models.Model):
         return f"Threshold policy v{self.version} ({self.status})"
 
 
+class Outcome(models.TextChoices):
+    NO_FURTHER_ACTION = "no_further_action", "No further action"
+    MANAGEMENT_ADVICE = "management_advice", "Management advice"
+    WELFARE_SUPPORT = "welfare_support", "Welfare support"
+    REFERRAL = "referral", "Referral for misconduct investigation"
+
+
+NON_ADVERSE_OUTCOMES = frozenset(
+    {Outcome.NO_FURTHER_ACTION, Outcome.MANAGEMENT_ADVICE, Outcome.WELFARE_SUPPORT}
+)
+ADVERSE_OUTCOMES = frozenset({Outcome.REFERRAL})
+
+
 class CaseStatus(models.TextChoices):
     OPEN = "open", "Open"
     IN_REVIEW = "in_review", "In review"
@@ -91,6 +104,27 @@ class Case(models.Model):
         related_name="assigned_cases",
     )
     legal_hold = models.BooleanField(default=False)
+    # When the case last changed state: the queue's "days waiting" counts from here.
+    status_changed_at = models.DateTimeField()
+    # When a review should be finished by; set at opening from CASE_REVIEW_DUE_DAYS.
+    due_on = models.DateField()
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    review_started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recommended_at = models.DateTimeField(null=True, blank=True)
+    recommended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recommended_outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    # Closed, referred or withdrawn: when, by whom (the deciding signer), and with what outcome.
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    concluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    # The state a case on hold returns to when the hold is released.
+    held_from = models.CharField(max_length=30, choices=CaseStatus.choices, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -102,7 +136,11 @@ class Case(models.Model):
                 name="one_live_case_per_subject",
             )
         ]
-        indexes = [models.Index(fields=["status", "opened_at"], name="case_status_opened_idx")]
+        indexes = [
+            models.Index(fields=["status", "opened_at"], name="case_status_opened_idx"),
+            # The work queue: live cases by state, longest waiting first.
+            models.Index(fields=["status", "status_changed_at"], name="case_queue_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Case {self.pk} ({self.status})"
@@ -154,3 +192,95 @@ class DeclaredConflict(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} declared a conflict with subject {self.subject_id}"
+
+
+class DecisionKind(models.TextChoices):
+    TRIAGE = "triage", "Review started"
+    RECOMMENDATION = "recommendation", "Recommendation"
+    SIGN_OFF = "sign_off", "Sign-off"
+    SECOND_SIGNATURE = "second_signature", "Second signature"
+    RETURN_FOR_CORRECTION = "return_for_correction", "Returned for correction"
+    NOTIFICATION_DEFERRAL = "notification_deferral", "Notification deferred"
+    HOLD = "hold", "Put on hold"
+    RELEASE = "release", "Released from hold"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+
+
+class Decision(models.Model):
+    """One decision about a case, by a named person in the role they held at the time.
+
+    Insert-only (database triggers refuse UPDATE and DELETE): the record of who decided what, on
+    which evidence and under which policy, is never rewritten. A correction is a later decision.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    kind = models.CharField(max_length=30, choices=DecisionKind.choices)
+    outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    rationale = models.TextField()
+    made_at = models.DateTimeField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(max_length=30)
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The decider's declaration, made with this decision, that they have no conflict of interest.
+    no_conflict_declared = models.BooleanField()
+    status_before = models.CharField(max_length=30, choices=CaseStatus.choices)
+    status_after = models.CharField(max_length=30, choices=CaseStatus.choices)
+    # What the decision was made on: the policy version the case opened under, and the content
+    # hashes of the evidence behind the case's flags at that moment, sorted.
+    policy_version = models.PositiveIntegerField()
+    evidence_hashes = models.JSONField(default=list)
+    # For a notification deferral: the subject is told on this date at the latest.
+    deferred_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["made_at", "pk"]
+        indexes = [models.Index(fields=["case", "made_at"], name="decision_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case {self.case_id} by user {self.made_by_id}"
+
+
+class NotificationKind(models.TextChoices):
+    CASE_OPENED = "case_opened", "A case about you has been opened"
+    ADVERSE_OUTCOME_PENDING = (
+        "adverse_outcome_pending",
+        "A referral for misconduct investigation is being signed",
+    )
+    CASE_CONCLUDED = "case_concluded", "A case about you has been decided"
+
+
+class Notification(models.Model):
+    """A notice to the person a case is about: shown in the app, and e-mailed where the person
+    has an account with an address.
+
+    A case-opened notice is due a short while after opening (SUBJECT_NOTICE_DELAY_HOURS), so that
+    a senior reviewer can defer it with reasons; the notice before an adverse outcome is never
+    deferred.
+    """
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="notifications")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="one_notification_per_kind")
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=models.Q(sent_at=None), name="notification_due_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to subject {self.subject_id} about case {self.case_id}"

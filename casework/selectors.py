@@ -2,11 +2,30 @@
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from casework.models import LIVE_STATUSES, Case, PolicyStatus, ThresholdPolicy
+from django.contrib.auth.models import User
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from accounts.roles import role_of
+from casework.models import (
+    LIVE_STATUSES,
+    Case,
+    CaseFlag,
+    CaseStatus,
+    Decision,
+    DeclaredConflict,
+    Notification,
+    PolicyStatus,
+    ThresholdPolicy,
+)
 from casework.thresholds import CandidateFlag, CategoryRule, window_floor
-from flags.models import Flag, FlagEvidence, FlagStatus
+from casework.workflow import REVIEWERS
+from flags.models import Flag, FlagEvidence, FlagStatus, Subject
 from flags.signals import EvaluationUnavailable
 
 
@@ -63,3 +82,158 @@ def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
         case.subject_id: case
         for case in Case.objects.filter(subject_id__any=list(subject_ids), status__in=LIVE_STATUSES)
     }
+
+
+def conflicted_subject_ids(user: User) -> Any | None:
+    """A subquery of the subjects whose cases ``user`` may not see, by the conflict check's
+    rules (themselves, their chain of command both ways, their unit, their declarations);
+    None when the user has a live case of their own and may see none at all.
+
+    One recursive query, so the work queue costs the same however large the force is.
+    """
+    own = Subject.objects.filter(user=user).values_list("pk", "unit").first()
+    declared = DeclaredConflict.objects.filter(user=user).values("subject_id")
+    if own is None:
+        return declared
+    own_id, unit = own
+    if Case.objects.filter(subject_id=own_id, status__in=LIVE_STATUSES).exists():
+        return None
+    # Parameters are bound, never interpolated: the SQL text is a constant.
+    related = RawSQL(_CHAIN_SQL, [own_id, own_id, own_id, own_id])  # noqa: S611
+    return Subject.objects.filter(Q(pk__in=related) | Q(unit=unit) | Q(pk__in=declared)).values(
+        "pk"
+    )
+
+
+# The subject, everyone above them and everyone below them in the line-management tree.
+_CHAIN_SQL = """
+WITH RECURSIVE
+    above(id, manager) AS (
+        SELECT id, line_manager_id FROM flags_subject WHERE id = %s
+        UNION
+        SELECT s.id, s.line_manager_id FROM flags_subject s JOIN above a ON s.id = a.manager
+    ),
+    below(id) AS (
+        SELECT id FROM flags_subject WHERE id = %s
+        UNION
+        SELECT s.id FROM flags_subject s JOIN below b ON s.line_manager_id = b.id
+    )
+SELECT id FROM above WHERE id <> %s UNION SELECT id FROM below WHERE id <> %s
+"""
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """Every case ``user`` may see in the reviewer pages: none unless they review, and never a
+    case the conflict check bars them from."""
+    if role_of(user) not in REVIEWERS:
+        return Case.objects.none()
+    excluded = conflicted_subject_ids(user)
+    if excluded is None:
+        return Case.objects.none()
+    return Case.objects.exclude(subject_id__in=excluded)
+
+
+class QueueSort(models.TextChoices):
+    LONGEST_WAITING = "waiting", "Longest waiting first"
+    SHORTEST_WAITING = "-waiting", "Most recently changed first"
+    DUE = "due", "Due soonest first"
+    OPENED = "-opened", "Newest first"
+
+
+_ORDERING = {
+    QueueSort.LONGEST_WAITING: ("status_changed_at", "pk"),
+    QueueSort.SHORTEST_WAITING: ("-status_changed_at", "-pk"),
+    QueueSort.DUE: ("due_on", "status_changed_at", "pk"),
+    QueueSort.OPENED: ("-opened_at", "-pk"),
+}
+
+ALL_STATUSES = "all"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The work queue's filters, as the page's form and the API's query string give them."""
+
+    status: str = ""  # a CaseStatus, ALL_STATUSES, or "" for every live state
+    category: str = ""
+    unit: str = ""
+    due_before: date | None = None
+    assigned_to_me: bool = False
+    sort: str = QueueSort.LONGEST_WAITING
+
+
+def work_queue(user: User, filters: QueueFilters) -> QuerySet[Case]:
+    """The cases ``user`` may see that match ``filters``, in the order asked for."""
+    cases = cases_visible_to(user)
+    if filters.status == ALL_STATUSES:
+        pass
+    elif filters.status:
+        cases = cases.filter(status=filters.status)
+    else:
+        cases = cases.filter(status__in=LIVE_STATUSES)
+    if filters.category:
+        cases = cases.filter(
+            Exists(CaseFlag.objects.filter(case=OuterRef("pk"), flag__category=filters.category))
+        )
+    if filters.unit:
+        cases = cases.filter(subject__unit=filters.unit)
+    if filters.due_before is not None:
+        cases = cases.filter(due_on__lte=filters.due_before)
+    if filters.assigned_to_me:
+        cases = cases.filter(assignee=user)
+    ordering = _ORDERING.get(QueueSort(filters.sort), _ORDERING[QueueSort.LONGEST_WAITING])
+    return cases.select_related("subject", "assignee").order_by(*ordering)
+
+
+def status_counts(user: User) -> dict[str, int]:
+    """How many cases ``user`` may see in each state (every state, zero included)."""
+    rows = cases_visible_to(user).order_by().values_list("status").annotate(n=Count("pk"))
+    found = dict(rows)
+    return {status: found.get(status, 0) for status in CaseStatus.values}
+
+
+def categories_of(case_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The flag categories on each case, sorted: one query for a page of cases."""
+    rows = (
+        CaseFlag.objects.filter(case_id__in=list(case_ids))
+        .values_list("case_id", "flag__category")
+        .distinct()
+        .order_by()
+    )
+    found: dict[int, set[str]] = defaultdict(set)
+    for case_id, category in rows:
+        found[case_id].add(category)
+    return {case_id: sorted(categories) for case_id, categories in found.items()}
+
+
+def case_for_review(case_id: int, user: User) -> Case | None:
+    """One case as a reviewer sees it, or None where it does not exist or they may not see it."""
+    return (
+        cases_visible_to(user)
+        .select_related("subject", "subject__line_manager", "policy", "assignee", "recommended_by")
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def flags_of_case(case: Case) -> list[CaseFlag]:
+    """The case's flags with detector and evidence, in the order they were attached."""
+    return list(
+        CaseFlag.objects.filter(case=case)
+        .select_related("flag", "flag__detector")
+        .prefetch_related(
+            Prefetch(
+                "flag__flagevidence_set",
+                queryset=FlagEvidence.objects.select_related("evidence").order_by("position"),
+            )
+        )
+        .order_by("attached_at", "flag_id")
+    )
+
+
+def decisions_of_case(case: Case) -> list[Decision]:
+    return list(case.decisions.select_related("made_by").order_by("made_at", "pk"))
+
+
+def notifications_of_case(case: Case) -> list[Notification]:
+    return list(case.notifications.order_by("created_at", "pk"))

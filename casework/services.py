@@ -4,30 +4,52 @@ Each function takes a keyword-only ``actor``, runs in one transaction, and write
 in that transaction.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from audit import log
-from audit.actors import Actor
+from audit.actors import Actor, Role
 from audit.chain import canonical_json, sha256_hex
 from audit.history import save_with_history
 from casework import audit_actions
+from casework.conflicts import check_conflict
 from casework.models import (
+    ADVERSE_OUTCOMES,
     AttachedVia,
     Case,
     CaseFlag,
     CaseStatus,
+    Decision,
+    DecisionKind,
     DeclaredConflict,
+    Notification,
+    NotificationKind,
+    Outcome,
     PolicyStatus,
     ThresholdPolicy,
 )
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
 from casework.thresholds import Evaluation, counts, evaluate, parse_rules
-from flags.models import Subject
+from casework.workflow import (
+    Action,
+    CaseActionError,
+    ConflictOfInterest,
+    InvalidDecision,
+    Transition,
+    TransitionRefused,
+    transition_for,
+    transitions_from,
+)
+from flags.models import EvidenceRecord, EvidenceStatus, Subject
 from flags.services import lock_subjects
 from flags.signals import Consequences, StoredFlag
 
@@ -72,6 +94,8 @@ def open_or_update_cases_for_new_flags(
                     trace=evaluation.as_trace(),
                     opened_at=now,
                     opened_by=actor.user,
+                    status_changed_at=now,
+                    due_on=as_of + timedelta(days=settings.CASE_REVIEW_DUE_DAYS),
                 )
                 for subject_id, evaluation in evaluations.items()
             ],
@@ -127,6 +151,20 @@ def open_or_update_cases_for_new_flags(
                 )
             )
         CaseFlag.objects.bulk_create(links, batch_size=2000)
+        notice_due = now + timedelta(hours=settings.SUBJECT_NOTICE_DELAY_HOURS)
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    subject_id=case.subject_id,
+                    case=case,
+                    kind=NotificationKind.CASE_OPENED,
+                    created_at=now,
+                    due_at=notice_due,
+                )
+                for case in opened
+            ],
+            batch_size=2000,
+        )
     return Consequences(cases=attached, audit_entries=entries, actor=actor)
 
 
@@ -180,3 +218,524 @@ def declare_conflict(subject: Subject, *, actor: Actor) -> DeclaredConflict:
             reason="conflict of interest declared",
         )
     return declaration
+
+
+# ---------------------------------------------------------------------------------------------
+# Review: every decision a person (or the system) makes about a case.
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """What an actor asks to do to a case, as the pages and the API collect it."""
+
+    action: str
+    rationale: str = ""
+    outcome: str = ""
+    no_conflict_declared: bool = False
+    deferred_until: date | None = None
+    # The state the actor saw the case in. When given and the case has moved on since, the
+    # action is refused: someone else acted first.
+    expected_status: str | None = None
+
+
+def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Decision:
+    """Carry out one action of the workflow on a case, for any actor the table allows.
+
+    The one door for every decision: it locks the case row, so that of two people acting at once
+    the second sees the first's result and is refused if it no longer fits; checks the
+    transition table, the conflict check, the action's own rules (``refusal``), the actor's
+    fresh declaration of no conflict and the rationale; then writes the decision, the case's new
+    state with its history row, any notice to the subject, and the audit events, in one
+    transaction. Raises a CaseActionError subclass and writes nothing when refused.
+    """
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("subject", "policy")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None:
+            raise TransitionRefused(f"There is no case {case_id}.")
+        if request.expected_status and request.expected_status != case.status:
+            _check_conflict(case, actor)
+            raise TransitionRefused(
+                "Someone else acted on this case while you were looking at it: it is now "
+                f"{CaseStatus(case.status).label.lower()}. Nothing was saved; check the case and "
+                "try again."
+            )
+        refused = refusal(case, request.action, actor)
+        if refused is not None:
+            raise refused
+        if actor.role != Role.SYSTEM and not request.no_conflict_declared:
+            raise InvalidDecision(
+                "Declare that you have no conflict of interest with the person this case is about."
+            )
+        _check_rationale(request.rationale)
+        transition = transition_for(case.status, request.action, actor.role)
+        handler = _HANDLERS[Action(request.action)]
+        return handler(case, request, transition, actor)
+
+
+def refusal(case: Case, action: str, actor: Actor) -> CaseActionError | None:
+    """Why ``actor`` may not take ``action`` on ``case`` as it stands, or None if they may.
+
+    Everything that depends on the case and the person, not on what they write: the transition
+    table, the conflict check, and each action's own rules. The pages and the API use it to
+    offer only what can be done; ``act_on_case`` checks it again under the row lock.
+    """
+    try:
+        _check_conflict(case, actor)
+        transition_for(case.status, action, actor.role)
+    except CaseActionError as exc:
+        return exc
+    reason = _ACTION_RULES.get(Action(action), _no_rule)(case, actor)
+    return TransitionRefused(reason) if reason else None
+
+
+def _check_conflict(case: Case, actor: Actor) -> None:
+    if actor.role == Role.SYSTEM:
+        return
+    conflict = check_conflict(actor.user, case.subject)
+    if not conflict.passes:
+        raise ConflictOfInterest(
+            "You may not see or act on this case: " + "; ".join(conflict.reasons) + "."
+        )
+
+
+def _no_rule(case: Case, actor: Actor) -> str:
+    return ""
+
+
+def _must_be_assignee(case: Case, actor: Actor) -> str:
+    if case.assignee_id != actor.user_id:
+        return "Only the reviewer the case is assigned to may recommend."
+    return ""
+
+
+def _must_not_be_recommender(case: Case, actor: Actor) -> str:
+    if case.recommended_by_id == actor.user_id:
+        return (
+            "You recommended this outcome, so someone else must sign it or return it: nobody "
+            "signs their own recommendation."
+        )
+    return ""
+
+
+def _sign_off_rule(case: Case, actor: Actor) -> str:
+    if case.recommended_outcome in ADVERSE_OUTCOMES:
+        return (
+            "A referral for misconduct investigation needs two senior signatures: "
+            "use sign referral."
+        )
+    return _must_not_be_recommender(case, actor)
+
+
+def _sign_referral_rule(case: Case, actor: Actor) -> str:
+    if case.recommended_outcome not in ADVERSE_OUTCOMES:
+        return "The recommendation is not a referral: sign it off as a non-adverse outcome."
+    if has_disputed_evidence(case):
+        return (
+            "A challenge to the evidence behind this case is open: a referral cannot be signed "
+            "until it is resolved."
+        )
+    if any(s.made_by_id == actor.user_id for s in referral_signatures(case)):
+        return "You have already signed this referral: a second senior reviewer must sign it."
+    return _must_not_be_recommender(case, actor)
+
+
+def _defer_rule(case: Case, actor: Actor) -> str:
+    pending = Notification.objects.filter(
+        case=case, kind=NotificationKind.CASE_OPENED, sent_at=None
+    )
+    if not pending.exists():
+        return "The subject has already been told of this case."
+    return ""
+
+
+_ACTION_RULES: dict[Action, Callable[[Case, Actor], str]] = {
+    Action.RECOMMEND: _must_be_assignee,
+    Action.SIGN_OFF: _sign_off_rule,
+    Action.SIGN_REFERRAL: _sign_referral_rule,
+    Action.RETURN_FOR_CORRECTION: _must_not_be_recommender,
+    Action.DEFER_NOTIFICATION: _defer_rule,
+}
+
+
+def _check_rationale(rationale: str) -> None:
+    minimum = settings.DECISION_RATIONALE_MIN_CHARS
+    if len(rationale.strip()) < minimum:
+        raise InvalidDecision(f"Give your reasons in at least {minimum} characters.")
+
+
+def _outcome(request: DecisionRequest) -> Outcome:
+    if not request.outcome:
+        raise InvalidDecision("Choose an outcome.")
+    try:
+        return Outcome(request.outcome)
+    except ValueError:
+        raise InvalidDecision(f"{request.outcome!r} is not an outcome.") from None
+
+
+def evidence_hashes(case: Case) -> list[str]:
+    """The content hashes of the evidence behind the case's flags, sorted: what it rests on."""
+    rows = EvidenceRecord.objects.filter(flags__case_links__case=case).values_list(
+        "content_hash", flat=True
+    )
+    return sorted(set(rows))
+
+
+def has_disputed_evidence(case: Case) -> bool:
+    """Whether a challenge to the data behind the case is open (its evidence is disputed)."""
+    return EvidenceRecord.objects.filter(
+        flags__case_links__case=case, status=EvidenceStatus.DISPUTED
+    ).exists()
+
+
+@dataclass
+class _Change:
+    """What a handler decided: the decision's kind, the case's new state and changed fields."""
+
+    kind: DecisionKind
+    audit_action: str
+    status_after: str
+    fields: dict[str, Any]
+    outcome: str = ""
+    deferred_until: date | None = None
+
+
+def _record(
+    case: Case,
+    request: DecisionRequest,
+    change: _Change,
+    actor: Actor,
+    extra_entries: Sequence[log.Entry] = (),
+) -> Decision:
+    now = timezone.now()
+    status_before = case.status
+    decision = Decision.objects.create(
+        case=case,
+        kind=change.kind,
+        outcome=change.outcome,
+        rationale=request.rationale.strip(),
+        made_at=now,
+        made_by=actor.user,
+        role=actor.role,
+        on_behalf_of=actor.on_behalf_of,
+        no_conflict_declared=request.no_conflict_declared or actor.role == Role.SYSTEM,
+        status_before=status_before,
+        status_after=change.status_after,
+        policy_version=case.policy.version,
+        evidence_hashes=evidence_hashes(case),
+        deferred_until=change.deferred_until,
+    )
+    fields = dict(change.fields)
+    if change.status_after != status_before:
+        fields.update(status=change.status_after, status_changed_at=now)
+    for name, value in fields.items():
+        setattr(case, name, value() if callable(value) else value)
+    label = DecisionKind(change.kind).label.lower()
+    if fields:
+        save_with_history(
+            case,
+            actor=actor,
+            reason=f"{label} (decision {decision.pk})",
+            update_fields=list(fields),
+        )
+    entry = log.Entry(
+        change.audit_action,
+        case,
+        data={
+            "decision": decision.pk,
+            "kind": change.kind,
+            "outcome": change.outcome,
+            "from": status_before,
+            "to": change.status_after,
+            "policy_version": decision.policy_version,
+            "evidence_hashes": sha256_hex(canonical_json(decision.evidence_hashes)),
+            "rationale_hash": sha256_hex(decision.rationale.encode("utf-8")),
+            "no_conflict_declared": decision.no_conflict_declared,
+        },
+        reason=label,
+    )
+    log.record_many([*extra_entries, entry], actor=actor)
+    return decision
+
+
+def _start_review(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    now = timezone.now()
+    change = _Change(
+        DecisionKind.TRIAGE,
+        audit_actions.CASE_REVIEW_STARTED,
+        transition.target,
+        {"assignee": actor.user, "review_started_at": now, "review_started_by": actor.user},
+    )
+    return _record(case, request, change, actor)
+
+
+def _recommend(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    outcome = _outcome(request)
+    notices: list[log.Entry] = []
+    if outcome in ADVERSE_OUTCOMES:
+        # The subject is always told before an adverse outcome is signed, deferral or not.
+        notices = _notify_now(case, NotificationKind.ADVERSE_OUTCOME_PENDING)
+    change = _Change(
+        DecisionKind.RECOMMENDATION,
+        audit_actions.CASE_RECOMMENDED,
+        transition.target,
+        {
+            "recommended_outcome": outcome,
+            "recommended_at": timezone.now(),
+            "recommended_by": actor.user,
+        },
+        outcome=outcome,
+    )
+    return _record(case, request, change, actor, notices)
+
+
+def _signed_outcome(case: Case, request: DecisionRequest) -> Outcome:
+    if request.outcome and request.outcome != case.recommended_outcome:
+        raise InvalidDecision(
+            f"The recommendation is {Outcome(case.recommended_outcome).label.lower()}. To sign a "
+            "different outcome, return the case for correction."
+        )
+    return Outcome(case.recommended_outcome)
+
+
+def _sign_off(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    outcome = _signed_outcome(case, request)
+    now = timezone.now()
+    change = _Change(
+        DecisionKind.SIGN_OFF,
+        audit_actions.CASE_SIGNED_OFF,
+        transition.target,
+        {"concluded_at": now, "concluded_by": actor.user, "outcome": outcome},
+        outcome=outcome,
+    )
+    notices = _notify_now(case, NotificationKind.CASE_CONCLUDED)
+    return _record(case, request, change, actor, notices)
+
+
+def referral_signatures(case: Case) -> list[Decision]:
+    """The senior signatures on the case's current referral recommendation, oldest first."""
+    if case.recommended_at is None:
+        return []
+    # Decisions are insert-only, so ids order them even when two share a timestamp.
+    latest = case.decisions.filter(kind=DecisionKind.RECOMMENDATION).order_by("-pk").first()
+    return list(
+        case.decisions.filter(
+            kind=DecisionKind.SIGN_OFF, outcome=Outcome.REFERRAL, pk__gt=latest.pk if latest else 0
+        ).order_by("pk")
+    )
+
+
+def _sign_referral(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    outcome = _signed_outcome(case, request)
+    # The notice is sent when a referral is recommended; this is the guarantee, not the rule.
+    notices = _notify_now(case, NotificationKind.ADVERSE_OUTCOME_PENDING)
+    if not referral_signatures(case):
+        change = _Change(
+            DecisionKind.SIGN_OFF,
+            audit_actions.CASE_REFERRAL_SIGNED,
+            case.status,
+            {},
+            outcome=outcome,
+        )
+        return _record(case, request, change, actor, notices)
+    now = timezone.now()
+    change = _Change(
+        DecisionKind.SECOND_SIGNATURE,
+        audit_actions.CASE_REFERRED,
+        transition.target,
+        {"concluded_at": now, "concluded_by": actor.user, "outcome": outcome},
+        outcome=outcome,
+    )
+    notices += _notify_now(case, NotificationKind.CASE_CONCLUDED)
+    return _record(case, request, change, actor, notices)
+
+
+def _return_for_correction(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    change = _Change(
+        DecisionKind.RETURN_FOR_CORRECTION,
+        audit_actions.CASE_RETURNED,
+        transition.target,
+        {"recommended_outcome": "", "recommended_at": None, "recommended_by": None},
+    )
+    return _record(case, request, change, actor)
+
+
+def _hold(case: Case, request: DecisionRequest, transition: Transition, actor: Actor) -> Decision:
+    change = _Change(
+        DecisionKind.HOLD, audit_actions.CASE_HELD, transition.target, {"held_from": case.status}
+    )
+    return _record(case, request, change, actor)
+
+
+def _release(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    change = _Change(
+        DecisionKind.RELEASE, audit_actions.CASE_RELEASED, case.held_from, {"held_from": ""}
+    )
+    return _record(case, request, change, actor)
+
+
+def _withdraw(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    now = timezone.now()
+    change = _Change(
+        DecisionKind.WITHDRAWAL,
+        audit_actions.CASE_WITHDRAWN,
+        transition.target,
+        {"concluded_at": now, "concluded_by": actor.user, "held_from": ""},
+    )
+    notices = _notify_now(case, NotificationKind.CASE_CONCLUDED)
+    return _record(case, request, change, actor, notices)
+
+
+def _defer_notification(
+    case: Case, request: DecisionRequest, transition: Transition, actor: Actor
+) -> Decision:
+    until = request.deferred_until
+    today = timezone.localdate()
+    longest = settings.NOTIFICATION_DEFERRAL_MAX_DAYS
+    if until is None:
+        raise InvalidDecision("Give the date until which the notice is deferred.")
+    if not today < until <= today + timedelta(days=longest):
+        raise InvalidDecision(
+            f"A deferral must end after today and within {longest} days "
+            f"(by {(today + timedelta(days=longest)).isoformat()})."
+        )
+    notice = (
+        Notification.objects.select_for_update()
+        .filter(case=case, kind=NotificationKind.CASE_OPENED)
+        .first()
+    )
+    if notice is None or notice.sent_at is not None:  # refusal() checked; this is the lock
+        raise TransitionRefused("The subject has already been told of this case.")
+    # The notice falls due at the start of the day after the deferral ends.
+    notice.due_at = timezone.make_aware(
+        datetime.combine(until + timedelta(days=1), datetime.min.time())
+    )
+    notice.save(update_fields=["due_at"])
+    change = _Change(
+        DecisionKind.NOTIFICATION_DEFERRAL,
+        audit_actions.CASE_NOTIFICATION_DEFERRED,
+        case.status,
+        {},
+        deferred_until=until,
+    )
+    return _record(case, request, change, actor)
+
+
+_Handler = Callable[[Case, DecisionRequest, Transition, Actor], Decision]
+_HANDLERS: dict[Action, _Handler] = {
+    Action.START_REVIEW: _start_review,
+    Action.RECOMMEND: _recommend,
+    Action.SIGN_OFF: _sign_off,
+    Action.SIGN_REFERRAL: _sign_referral,
+    Action.RETURN_FOR_CORRECTION: _return_for_correction,
+    Action.HOLD: _hold,
+    Action.RELEASE: _release,
+    Action.WITHDRAW: _withdraw,
+    Action.DEFER_NOTIFICATION: _defer_notification,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Notices to the subject.
+
+
+def _notify_now(case: Case, kind: NotificationKind) -> list[log.Entry]:
+    """Send the subject a notice of ``kind`` now (and the case-opened notice, if still pending).
+
+    Returns the audit entries for the caller's transaction; e-mail goes after commit.
+    """
+    now = timezone.now()
+    kinds = [NotificationKind.CASE_OPENED, kind] if kind != NotificationKind.CASE_OPENED else [kind]
+    entries = []
+    for each in dict.fromkeys(kinds):
+        notice, _ = Notification.objects.select_for_update().get_or_create(
+            case=case,
+            kind=each,
+            defaults={"subject_id": case.subject_id, "created_at": now, "due_at": now},
+        )
+        if notice.sent_at is None:
+            entries.append(_mark_sent(notice, now))
+    return entries
+
+
+def _mark_sent(notice: Notification, now: datetime) -> log.Entry:
+    notice.sent_at = now
+    notice.save(update_fields=["sent_at"])
+    transaction.on_commit(partial(_email_later, notice.pk))
+    return log.Entry(
+        audit_actions.NOTIFICATION_SENT,
+        notice,
+        data={"case": notice.case_id, "subject": notice.subject_id, "kind": notice.kind},
+        reason="the subject is told",
+    )
+
+
+def _email_later(notification_id: int) -> None:
+    from casework.tasks import email_notification
+
+    email_notification.delay(notification_id)
+
+
+def send_due_notifications(*, actor: Actor, limit: int = 1000) -> int:
+    """Send every pending notice that has fallen due (its deferral, if any, has ended).
+
+    Run by the system on a schedule. Returns how many were sent.
+    """
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(sent_at=None, due_at__lte=timezone.now())
+            .order_by("due_at", "pk")[:limit]
+        )
+        now = timezone.now()
+        log.record_many([_mark_sent(notice, now) for notice in due], actor=actor)
+    return len(due)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One thing that can happen next to a case: who may do it, and whether this viewer may now."""
+
+    action: Action
+    who: str
+    precondition: str
+    refusal: str
+
+    @property
+    def available(self) -> bool:
+        return not self.refusal
+
+    @property
+    def label(self) -> str:
+        return str(self.action.label)
+
+
+def next_steps(case: Case, actor: Actor) -> list[NextStep]:
+    """What can happen next to ``case``, by whom, and which of it ``actor`` may do now.
+
+    Steps only the system takes (release from hold) are listed for information.
+    """
+    steps = []
+    for transition in transitions_from(case.status):
+        who = " or ".join(sorted(str(Role(role).label).lower() for role in transition.roles))
+        refused = refusal(case, transition.action, actor)
+        steps.append(NextStep(transition.action, who, transition.precondition, str(refused or "")))
+    return steps

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from django.db import models
 
 from audit.actors import Role
-from casework.models import LIVE_STATUSES, CaseStatus
+from casework.models import (  # noqa: F401 - Outcome is part of the workflow's vocabulary
+    ADVERSE_OUTCOMES,
+    LIVE_STATUSES,
+    NON_ADVERSE_OUTCOMES,
+    CaseStatus,
+    Outcome,
+)
 
 
 class Action(models.TextChoices):
@@ -22,31 +28,24 @@ class Action(models.TextChoices):
     HOLD = "hold", "Put on hold"
     RELEASE = "release", "Release from hold"
     WITHDRAW = "withdraw", "Withdraw"
+    DEFER_NOTIFICATION = "defer_notification", "Defer notifying the subject"
 
-
-class Outcome(models.TextChoices):
-    NO_FURTHER_ACTION = "no_further_action", "No further action"
-    MANAGEMENT_ADVICE = "management_advice", "Management advice"
-    WELFARE_SUPPORT = "welfare_support", "Welfare support"
-    REFERRAL = "referral", "Referral for misconduct investigation"
-
-
-NON_ADVERSE_OUTCOMES = frozenset(
-    {Outcome.NO_FURTHER_ACTION, Outcome.MANAGEMENT_ADVICE, Outcome.WELFARE_SUPPORT}
-)
-ADVERSE_OUTCOMES = frozenset({Outcome.REFERRAL})
 
 REVIEWERS = frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER})
 SENIOR = frozenset({Role.SENIOR_REVIEWER})
 SYSTEM_OR_REVIEWERS = REVIEWERS | {Role.SYSTEM}
+
+# Targets that are not a fixed state.
+PREVIOUS = "previous"  # back to the state the case was in before it was put on hold
+UNCHANGED = "unchanged"  # a decision that does not move the case
 
 
 @dataclass(frozen=True)
 class Transition:
     action: Action
     sources: frozenset[str]
-    # None: back to the state the case was in before it was put on hold.
-    target: CaseStatus | None
+    # A CaseStatus, or PREVIOUS or UNCHANGED.
+    target: str
     roles: frozenset[Role]
     precondition: str
 
@@ -98,7 +97,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.RELEASE,
         frozenset({CaseStatus.ON_HOLD}),
-        None,
+        PREVIOUS,
         frozenset({Role.SYSTEM}),
         "the challenge is resolved",
     ),
@@ -109,11 +108,39 @@ TRANSITIONS: tuple[Transition, ...] = (
         SYSTEM_OR_REVIEWERS,
         "corrected data no longer meets the threshold",
     ),
+    Transition(
+        Action.DEFER_NOTIFICATION,
+        frozenset(LIVE_STATUSES),
+        UNCHANGED,
+        SENIOR,
+        "the subject has not yet been told; reasons and an expiry date are given",
+    ),
 )
 
 
-class TransitionRefused(Exception):
-    """An action the workflow does not allow; the message says why, in words."""
+class CaseActionError(Exception):
+    """An action on a case that was refused; the message says why, in words. Nothing was written.
+
+    Pages show the message; the API answers with ``status_code``.
+    """
+
+    status_code = 409
+
+
+class TransitionRefused(CaseActionError):
+    """An action the workflow does not allow now, by this role or in this state."""
+
+
+class InvalidDecision(CaseActionError):
+    """A decision whose content is not acceptable: no rationale, a missing outcome, a bad date."""
+
+    status_code = 422
+
+
+class ConflictOfInterest(CaseActionError):
+    """The actor may not see or act on this case: the conflict check does not pass."""
+
+    status_code = 403
 
 
 def transitions_from(status: str) -> list[Transition]:

@@ -6,6 +6,7 @@ printed to the console (the embedded default). Production sets ``DATABASE_URL`` 
 A secret never has a production default: with ``DEBUG`` off and no ``SECRET_KEY`` start-up fails.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -54,7 +55,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "rules.apps.AutodiscoverRulesConfig",
+    "axes",
     "audit",
+    "accounts",
     "flags",
     "casework",
     "appeals",
@@ -62,12 +66,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves static files with DEBUG off too, straight after security headers are set.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,9 +130,43 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    # static/dist/ (the compiled stylesheet) is inside static/, so /static/dist/scrutiny.css.
+    BASE_DIR / "static",
+    # GOV.UK Frontend's JavaScript and assets, installed by npm and never committed.
+    ("govuk", BASE_DIR / "node_modules/govuk-frontend/dist/govuk"),
+]
+# WhiteNoise serves through the finders, so tests and live servers get the stylesheet without
+# collectstatic; with DEBUG on it also picks up a rebuilt stylesheet without a restart.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in for a username and address that failed too often.
+    "axes.backends.AxesStandaloneBackend",
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "sign-in"
+LOGIN_REDIRECT_URL = "case-queue"
+
+# Failed sign-ins: after AXES_FAILURE_LIMIT failures for one username from one address, that
+# pair is locked out for AXES_COOLOFF_MINUTES. Keyed on the pair so that a stranger cannot lock a
+# reviewer out from elsewhere by guessing at their username.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER so the client's address is used.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
+    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
+)
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
@@ -180,6 +222,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 
 # The largest ingest batch a detector may send, in flags.
 INGEST_MAX_BATCH = 1000
+
+# Casework. A review is due this many days after a case opens.
+CASE_REVIEW_DUE_DAYS = env.int("CASE_REVIEW_DUE_DAYS", default=28)
+# The subject is told of a new case this many hours after it opens, unless a senior reviewer
+# defers the notice (with reasons, for at most NOTIFICATION_DEFERRAL_MAX_DAYS) in the meantime.
+SUBJECT_NOTICE_DELAY_HOURS = env.int("SUBJECT_NOTICE_DELAY_HOURS", default=24)
+NOTIFICATION_DEFERRAL_MAX_DAYS = env.int("NOTIFICATION_DEFERRAL_MAX_DAYS", default=90)
+# Every decision gives its reasons: at least this many characters.
+DECISION_RATIONALE_MIN_CHARS = env.int("DECISION_RATIONALE_MIN_CHARS", default=20)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="scrutiny@localhost")
+# Sent by Celery beat where a broker is configured; `manage.py send_due_notifications` otherwise.
+CELERY_BEAT_SCHEDULE = {
+    "send-due-notifications": {
+        "task": "casework.tasks.send_due_notifications",
+        "schedule": 15 * 60,
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -7,8 +7,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from config.tokens import bearer_token, hash_token
 from flags.models import DetectorToken
-from flags.services import hash_token
 
 
 class DetectorTokenAuthentication(authentication.BaseAuthentication):
@@ -20,14 +20,14 @@ class DetectorTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
-        keyword, _, token = header.partition(" ")
-        if keyword.lower() != self.keyword.lower() or not token.strip():
+        token = bearer_token(header)
+        if token is None:
             raise exceptions.AuthenticationFailed(
                 "Send the detector's API token as 'Authorization: Bearer <token>'."
             )
         record = (
             DetectorToken.objects.select_related("detector", "detector__user")
-            .filter(token_hash=hash_token(token.strip()))
+            .filter(token_hash=hash_token(token))
             .first()
         )
         if record is None or (record.revoked_at and record.revoked_at <= timezone.now()):

@@ -4,8 +4,6 @@ Each function takes a keyword-only ``actor``, runs in one transaction, and write
 in that transaction. Workforce imports live in ``flags.workforce``.
 """
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +17,7 @@ from audit.actors import Actor
 from audit.chain import canonical_json, canonical_time, sha256_hex
 from audit.history import save_with_history
 from config.bulk_writes import insert_rows, insert_with_history
+from config.tokens import new_token
 from flags import audit_actions
 from flags.ingest_schema import Bounds, Evidence, FlagItem, check_item
 from flags.models import (
@@ -38,10 +37,6 @@ TOKEN_PREFIX = "sdt_"  # noqa: S105 - a label, not a secret
 
 class DetectorError(ValueError):
     pass
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def register_detector(
@@ -90,8 +85,8 @@ def issue_detector_token(detector: Detector, *, actor: Actor) -> str:
 
 
 def _issue_token(detector: Detector, *, actor: Actor) -> str:
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = DetectorToken(detector=detector, token_hash=hash_token(token), prefix=token[:10])
+    new = new_token(TOKEN_PREFIX)
+    record = DetectorToken(detector=detector, token_hash=new.token_hash, prefix=new.prefix)
     save_with_history(record, actor=actor, reason="API token issued")
     log.record(
         audit_actions.DETECTOR_TOKEN_ISSUED,
@@ -100,7 +95,7 @@ def _issue_token(detector: Detector, *, actor: Actor) -> str:
         data={"detector": detector.pk, "prefix": record.prefix},
         reason="API token issued",
     )
-    return token
+    return new.token
 
 
 def revoke_detector_token(token: DetectorToken, *, actor: Actor) -> None:

@@ -46,6 +46,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hashing a password the production way takes a good part of a second; tests make many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def frozen_today(time_machine: Any) -> Any:
     """Pin the clock to NOW (noon in London on TODAY): threshold windows end today."""
@@ -89,3 +95,34 @@ def other_detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
 @pytest.fixture
 def make_subject(db: Any) -> Callable[..., Any]:
     return SubjectFactory
+
+
+@pytest.fixture
+def people(db: Any) -> dict[str, Any]:
+    """A named user per role, plus an outsider with no role. Reviewers work in Professional
+    Standards, apart from the force the cases are about; each is linked to their own record."""
+    from accounts.services import create_user
+
+    installer = Actor(user=system_actor().user, role=Role.SYSTEM)
+    head = SubjectFactory.create(unit="Professional Standards", name="Head of Standards")
+    users: dict[str, Any] = {}
+    for username, role in (
+        ("rita.reviewer", Role.REVIEWER),
+        ("ravi.reviewer", Role.REVIEWER),
+        ("sam.senior", Role.SENIOR_REVIEWER),
+        ("sue.senior", Role.SENIOR_REVIEWER),
+        ("dan.steward", Role.DATA_STEWARD),
+        ("olive.oversight", Role.OVERSIGHT),
+        ("alan.admin", Role.ADMINISTRATOR),
+    ):
+        own = SubjectFactory.create(unit="Professional Standards", line_manager=head)
+        users[username] = create_user(
+            username, role=role, subject=own, password=PASSWORD, actor=installer
+        )
+    users["otto.outsider"] = get_user_model().objects.create_user(
+        "otto.outsider", password=PASSWORD
+    )
+    return users
+
+
+PASSWORD = "correct horse battery staple"

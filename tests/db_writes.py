@@ -5,8 +5,9 @@ from typing import Any
 
 from django.db.models import Max
 
+from accounts.models import PersonalToken
 from audit.models import AuditEvent
-from casework.models import Case, CaseFlag, ThresholdPolicy
+from casework.models import Case, CaseFlag, Decision, Notification, ThresholdPolicy
 from flags.models import (
     Detector,
     DetectorToken,
@@ -17,8 +18,17 @@ from flags.models import (
     Subject,
 )
 
-HISTORIED = (Subject, EqualityProfile, Detector, DetectorToken, EvidenceRecord, Flag, Case)
-PLAIN = (FlagEvidence, CaseFlag, ThresholdPolicy, AuditEvent)
+HISTORIED = (
+    Subject,
+    EqualityProfile,
+    Detector,
+    DetectorToken,
+    EvidenceRecord,
+    Flag,
+    Case,
+    PersonalToken,
+)
+PLAIN = (FlagEvidence, CaseFlag, ThresholdPolicy, Decision, Notification, AuditEvent)
 
 
 def row_counts() -> dict[str, int]:

@@ -10,7 +10,19 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 
+from audit.actors import system_actor
+from casework.models import (
+    AttachedVia,
+    Case,
+    CaseFlag,
+    CaseStatus,
+    Notification,
+    NotificationKind,
+    PolicyStatus,
+    ThresholdPolicy,
+)
 from casework.thresholds import CandidateFlag
+from config.tokens import hash_token
 from flags.models import (
     Category,
     Detector,
@@ -19,13 +31,13 @@ from flags.models import (
     EqualityProfile,
     EvidenceRecord,
     Flag,
+    FlagEvidence,
     FlagStatus,
     Rank,
     RecordType,
     Subject,
     WorkingPattern,
 )
-from flags.services import hash_token
 
 # The date tests pin "today" to (see the ``frozen_today`` fixture): threshold windows roll with it.
 TODAY = date(2026, 6, 15)
@@ -97,7 +109,7 @@ class DetectorTokenFactory(factory.django.DjangoModelFactory[DetectorToken]):
 
     detector = factory.SubFactory(DetectorFactory)
     token_hash = factory.LazyAttribute(lambda o: hash_token(o.token))
-    prefix = factory.LazyAttribute(lambda o: o.token[:10])
+    prefix = factory.LazyAttribute(lambda o: o.token[:12])
 
 
 class RevokedDetectorTokenFactory(DetectorTokenFactory):
@@ -148,6 +160,46 @@ class WithdrawnFlagFactory(FlagFactory):
 
 class ExpiredFlagFactory(FlagFactory):
     status = FlagStatus.EXPIRED
+
+
+class CaseFactory(factory.django.DjangoModelFactory[Case]):
+    """An open case under the active policy, resting on one flag with one evidence record.
+
+    For arranging a starting state only: cases open through the threshold evaluation, and move
+    through ``casework.services.act_on_case``.
+    """
+
+    class Meta:
+        model = Case
+
+    subject = factory.SubFactory(SubjectFactory)
+    status = CaseStatus.OPEN
+    policy = factory.LazyFunction(lambda: ThresholdPolicy.objects.get(status=PolicyStatus.ACTIVE))
+    trace = factory.Dict({"categories": []})
+    opened_at = NOW
+    opened_by = factory.LazyFunction(lambda: system_actor().user)
+    status_changed_at = NOW
+    due_on = TODAY + timedelta(days=28)
+
+    @factory.post_generation
+    def with_flag(obj: Case, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        if not create or extracted is False:
+            return
+        flag = FlagFactory.create(subject=obj.subject)
+        evidence = EvidenceRecordFactory.create(content_hash=f"{obj.subject.pk:064d}")
+        FlagEvidence.objects.create(flag=flag, evidence=evidence, position=0)
+        CaseFlag.objects.create(case=obj, flag=flag, attached_at=NOW, via=AttachedVia.OPENING)
+        Notification.objects.create(
+            subject=obj.subject,
+            case=obj,
+            kind=NotificationKind.CASE_OPENED,
+            created_at=NOW,
+            due_at=NOW + timedelta(hours=24),
+        )
+
+
+class InReviewCaseFactory(CaseFactory):
+    status = CaseStatus.IN_REVIEW
 
 
 # --- ingest payloads (what a detector posts) -----------------------------------------------------

@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 from audit.actors import Actor, Role
 from audit.models import AuditEvent
 from casework.conflicts import check_conflict, managers_above
-from casework.models import Case, CaseStatus, DeclaredConflict
+from casework.models import DeclaredConflict
 from casework.services import declare_conflict
 from flags.models import Subject
-from tests.factories import SubjectFactory
+from tests.factories import InReviewCaseFactory, SubjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,14 +88,7 @@ def test_a_reviewer_with_a_live_case_of_their_own_is_barred(
     force: dict[str, Subject], system: Actor
 ) -> None:
     user = account_for(force["standards"], "standards")
-    Case.objects.create(  # test setup: the case's own opening is tested in test_open_cases
-        subject=force["standards"],
-        status=CaseStatus.IN_REVIEW,
-        policy_id=1,
-        trace={},
-        opened_at="2026-06-01T00:00:00Z",
-        opened_by=system.user,
-    )
+    InReviewCaseFactory.create(subject=force["standards"])
 
     assert check_conflict(user, force["constable"]).reasons == ("you have a live case of your own",)
 

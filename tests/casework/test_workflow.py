@@ -28,7 +28,11 @@ EXPECTED = {
         (status, "hold"): ("on_hold", {"reviewer", "senior_reviewer", "system"})
         for status in ("open", "in_review", "awaiting_sign_off")
     },
-    ("on_hold", "release"): (None, {"system"}),
+    ("on_hold", "release"): ("previous", {"system"}),
+    **{
+        (status, "defer_notification"): ("unchanged", {"senior_reviewer"})
+        for status in ("open", "in_review", "awaiting_sign_off", "on_hold")
+    },
     **{
         (status, "withdraw"): ("withdrawn", {"reviewer", "senior_reviewer", "system"})
         for status in ("open", "in_review", "awaiting_sign_off", "on_hold")
@@ -77,7 +81,8 @@ def test_a_refusal_says_what_can_happen_next() -> None:
 
     assert str(refused.value) == (
         "Sign off a non-adverse outcome is not possible on a case that is open; "
-        "what can happen next: start review, put on hold, withdraw."
+        "what can happen next: start review, put on hold, withdraw, "
+        "defer notifying the subject."
     )
 
 

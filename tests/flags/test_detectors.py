@@ -11,11 +11,11 @@ from django.core.management.base import CommandError
 
 from audit.actors import SYSTEM_USERNAME, Actor, Role
 from audit.models import AuditEvent
+from config.tokens import hash_token
 from flags.models import Detector, DetectorToken
 from flags.services import (
     TOKEN_PREFIX,
     DetectorError,
-    hash_token,
     issue_detector_token,
     register_detector,
     revoke_detector_token,
@@ -48,7 +48,7 @@ def test_create_detector_prints_the_token_once_and_stores_only_its_hash(
     detector = Detector.objects.get(slug="payroll-ot")
     stored = DetectorToken.objects.get(detector=detector)
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
-    assert stored.prefix == token[:10]
+    assert stored.prefix == token[:12]
     assert stored.revoked_at is None
     # Nowhere is the token itself kept: not in the row, its history, nor the audit log.
     assert token not in str(list(DetectorToken.objects.values()))
@@ -61,7 +61,7 @@ def test_create_detector_prints_the_token_once_and_stores_only_its_hash(
     events = tail.events()
     assert {(e.actor_username, e.actor_role) for e in events} == {("admin.one", Role.ADMINISTRATOR)}
     assert events[0].data == {"slug": "payroll-ot", "service_user": detector.user_id, "version": ""}
-    assert events[1].data == {"detector": detector.pk, "prefix": token[:10]}
+    assert events[1].data == {"detector": detector.pk, "prefix": token[:12]}
 
 
 def test_create_detector_records_the_version_it_is_given(admin_actor: Actor) -> None:
@@ -205,7 +205,7 @@ def test_revoking_a_token_stops_it_authenticating_and_is_audited(
     stored.refresh_from_db()
     assert stored.revoked_at is not None
     assert tail.actions() == [("detector.token_revoked", "flags.detectortoken", str(stored.pk))]
-    assert tail.events()[0].data == {"detector": detector.pk, "prefix": token[:10]}
+    assert tail.events()[0].data == {"detector": detector.pk, "prefix": token[:12]}
     latest = stored.history.latest("history_id")
     assert (latest.history_type, latest.history_user) == ("~", admin_actor.user)
     response = post_flags(client_for(token), [WeakFlagItemFactory.build()])

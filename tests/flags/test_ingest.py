@@ -731,7 +731,7 @@ def test_a_rotated_token_works_alongside_the_old_one_until_that_is_revoked(
         post_flags(client_for(old), [WeakFlagItemFactory.build(subject="200001")]).status_code
         == 200
     )
-    revoke_detector_token(detector.tokens.get(prefix=old[:10]), actor=admin_actor)
+    revoke_detector_token(detector.tokens.get(prefix=old[:12]), actor=admin_actor)
 
     assert (
         post_flags(client_for(old), [WeakFlagItemFactory.build(subject="200001")]).status_code

@@ -28,6 +28,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from audit.actors import Actor, UnknownActor, command_actor, create_or_reset_superuser
+from config.tokens import hash_token
 from config.wsgi import application
 from detectors.client import IngestRefused, IngestUnavailable
 from detectors.extracts import WORKFORCE_FILE, Manifest
@@ -36,7 +37,7 @@ from detectors.reference import REFERENCE_DETECTORS
 from detectors.runner import DetectorRun, ReferenceDetector, run_detector
 from detectors.synthetic_force import write_force
 from flags.models import Detector, DetectorToken, Flag
-from flags.services import hash_token, issue_detector_token, register_detector
+from flags.services import issue_detector_token, register_detector
 from flags.workforce import (
     ImportSummary,
     WorkforceImportError,

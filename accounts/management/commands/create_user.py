@@ -1,0 +1,63 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.roles import GROUP_ROLES
+from accounts.services import AccountError, create_user, issue_personal_token
+from audit.actors import Role, UnknownActor, command_actor
+from flags.models import Subject
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a user with a role, linked to a person in the workforce register where given. "
+        "With --token, print a personal API token (shown once; only its hash is kept)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=[r.value for r in GROUP_ROLES])
+        parser.add_argument("--subject", metavar="STAFF_NUMBER", help="Link to this person.")
+        parser.add_argument(
+            "--password-file",
+            type=Path,
+            help="A file holding the password (first line). Without it the account cannot "
+            "sign in to the pages; it may still use an API token.",
+        )
+        parser.add_argument("--email", default="")
+        parser.add_argument("--token", action="store_true", help="Also issue an API token.")
+        parser.add_argument("--actor", help="Username of the administrator creating it.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        subject = None
+        if options["subject"]:
+            subject = Subject.objects.filter(staff_number=options["subject"]).first()
+            if subject is None:
+                raise CommandError(f"No subject has staff number {options['subject']!r}.")
+        password = None
+        if options["password_file"]:
+            try:
+                lines = options["password_file"].read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CommandError(f"Cannot read the password file: {exc}") from exc
+            if not lines or not lines[0]:
+                raise CommandError("The password file is empty.")
+            password = lines[0]
+        try:
+            actor = command_actor(options["actor"])
+            user = create_user(
+                options["username"],
+                role=Role(options["role"]),
+                subject=subject,
+                password=password,
+                email=options["email"],
+                actor=actor,
+            )
+            token = issue_personal_token(user, actor=actor) if options["token"] else None
+        except (AccountError, UnknownActor) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stderr.write(f"Created {user.get_username()} ({options['role']}).")
+        if token is not None:
+            self.stderr.write("Their personal API token (shown once):")
+            self.stdout.write(token)

@@ -1,0 +1,136 @@
+"""Every governed write of the accounts app: users with their role, and personal API tokens.
+
+Each function takes a keyword-only ``actor`` (an administrator, or the system during set-up),
+runs in one transaction, and writes its audit events in it. Passwords and tokens are never
+recorded; token prefixes are.
+"""
+
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit_actions
+from accounts.models import PersonalToken
+from accounts.roles import GROUP_ROLES, forget_role
+from audit import log
+from audit.actors import USER_CREATED, Actor, Role
+from audit.history import save_with_history
+from config.tokens import new_token
+from flags.models import Subject
+
+TOKEN_PREFIX = "spt_"  # noqa: S105 - a label, not a secret
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be carried out; the message says why."""
+
+
+def create_user(
+    username: str,
+    *,
+    role: Role,
+    actor: Actor,
+    subject: Subject | None = None,
+    password: str | None = None,
+    email: str = "",
+) -> User:
+    """Create a user holding ``role``, linked to ``subject`` where given.
+
+    Without a password the account cannot sign in to the pages (it may still use a personal
+    API token). The password must pass the configured validators.
+    """
+    if role not in GROUP_ROLES:
+        raise AccountError(
+            f"{role!r} is not a role a person can hold; choose one of "
+            + ", ".join(r.value for r in GROUP_ROLES)
+            + "."
+        )
+    users = get_user_model().objects
+    with transaction.atomic():
+        if users.filter(username=username).exists():
+            raise AccountError(f"A user named {username!r} already exists.")
+        candidate = get_user_model()(username=username, email=email)
+        try:
+            candidate.full_clean(exclude=["password"])
+            if password is not None:
+                password_validation.validate_password(password, candidate)
+        except ValidationError as exc:
+            raise AccountError(" ".join(exc.messages)) from exc
+        if subject is not None:
+            subject = Subject.objects.select_for_update().get(pk=subject.pk)
+            if subject.user_id is not None:
+                raise AccountError(
+                    f"Subject {subject.staff_number} is already linked to another account."
+                )
+        user = users.create_user(
+            username, email=email, password=password, is_staff=role == Role.ADMINISTRATOR
+        )
+        user.groups.add(Group.objects.get(name=role.value))
+        forget_role(user)
+        entries = [
+            log.Entry(USER_CREATED, user, data={"role": role.value}, reason="account created"),
+        ]
+        if subject is not None:
+            subject.user = user
+            save_with_history(
+                subject, actor=actor, reason="linked to a user account", update_fields=["user"]
+            )
+            entries.append(
+                log.Entry(
+                    audit_actions.USER_LINKED_TO_SUBJECT,
+                    user,
+                    data={"subject": subject.pk},
+                    reason="account created for a person in the register",
+                )
+            )
+        log.record_many(entries, actor=actor)
+    return user
+
+
+def issue_personal_token(user: User, *, actor: Actor) -> str:
+    """Issue an API token for ``user``. Returned once; only its hash is kept."""
+    if not user.is_active:
+        raise AccountError(f"{user.get_username()!r} is not active, so cannot hold a token.")
+    with transaction.atomic():
+        new = new_token(TOKEN_PREFIX)
+        record = PersonalToken(
+            user=user, token_hash=new.token_hash, prefix=new.prefix, created_at=timezone.now()
+        )
+        save_with_history(record, actor=actor, reason="personal API token issued")
+        log.record(
+            audit_actions.PERSONAL_TOKEN_ISSUED,
+            record,
+            actor=actor,
+            data={"user": user.pk, "prefix": record.prefix},
+            reason="personal API token issued",
+        )
+    return new.token
+
+
+def revoke_personal_token(prefix: str, *, actor: Actor) -> PersonalToken:
+    """Revoke the live token whose prefix is ``prefix``; it stops working at once."""
+    with transaction.atomic():
+        matches = list(
+            PersonalToken.objects.select_for_update().filter(
+                prefix__startswith=prefix, revoked_at=None
+            )
+        )
+        if not matches:
+            raise AccountError(f"No live personal token starts with {prefix!r}.")
+        if len(matches) > 1:
+            raise AccountError(f"Several live tokens start with {prefix!r}; give more of it.")
+        [token] = matches
+        token.revoked_at = timezone.now()
+        save_with_history(
+            token, actor=actor, reason="personal API token revoked", update_fields=["revoked_at"]
+        )
+        log.record(
+            audit_actions.PERSONAL_TOKEN_REVOKED,
+            token,
+            actor=actor,
+            data={"user": token.user_id, "prefix": token.prefix},
+            reason="personal API token revoked",
+        )
+    return token

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from casework.api import CaseDetailView, CaseListView, CaseTransitionView
+
+urlpatterns = [
+    path("cases/", CaseListView.as_view(), name="api-case-list"),
+    path("cases/<int:case_id>/", CaseDetailView.as_view(), name="api-case-detail"),
+    path(
+        "cases/<int:case_id>/transitions/",
+        CaseTransitionView.as_view(),
+        name="api-case-transitions",
+    ),
+]

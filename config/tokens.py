@@ -1,0 +1,34 @@
+"""Bearer tokens for API clients: random, shown once, stored only as their SHA-256.
+
+Tokens carry 256 bits of entropy, so a fast hash is enough: there is nothing to brute-force.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: str
+    token_hash: str
+    # The first characters, stored so that a person can tell their tokens apart and revoke one.
+    prefix: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(kind: str) -> NewToken:
+    """A fresh token whose ``kind`` prefix (``sdt_``, ``spt_``) says what it belongs to."""
+    token = kind + secrets.token_urlsafe(32)
+    return NewToken(token=token, token_hash=hash_token(token), prefix=token[:12])
+
+
+def bearer_token(header: str) -> str | None:
+    """The token in an ``Authorization: Bearer <token>`` header, or None when it is not one."""
+    keyword, _, token = header.partition(" ")
+    if keyword.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
