@@ -49,11 +49,11 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
 def _lookup(user: User) -> Role | None:
     if not user.is_active:
         return None
-    if hasattr(user, "detector"):
-        return Role.DETECTOR
     names = [name for name in user.groups.values_list("name", flat=True) if name in Role.values]
     if len(names) == 1:
         return Role(names[0])
+    if not names and hasattr(user, "detector"):
+        return Role.DETECTOR
     if not names and user.is_superuser:
         return Role.ADMINISTRATOR
     # Several roles at once is a misconfiguration: refuse rather than guess which one acts.

@@ -8,6 +8,7 @@ while they have a live case of their own. Services enforce it; pages show its re
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db import connection
 
 from casework.models import LIVE_STATUSES, Case, DeclaredConflict
 from flags.models import Subject
@@ -26,14 +27,26 @@ class ConflictCheck:
 
 
 def managers_above(subject_id: int) -> list[int]:
-    """The subject's line managers, nearest first, up to the top of the chain of command."""
-    chain: list[int] = []
-    current = Subject.objects.filter(pk=subject_id).values_list("line_manager_id", flat=True)
-    manager = current.first()
-    while manager is not None and manager not in chain and len(chain) < MAX_CHAIN:
-        chain.append(manager)
-        manager = Subject.objects.filter(pk=manager).values_list("line_manager_id", flat=True)[0]
-    return chain
+    """The subject's line managers, nearest first, up to the top of the chain of command.
+
+    One recursive query, however deep the chain: the conflict check runs on every case page.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_MANAGERS_SQL, [subject_id, MAX_CHAIN])
+        return [row[0] for row in cursor.fetchall()]
+
+
+# UNION (not UNION ALL) and the depth bound stop a loop in the register from running forever.
+_MANAGERS_SQL = """
+WITH RECURSIVE chain(id, depth) AS (
+    SELECT line_manager_id, 1 FROM flags_subject WHERE id = %s AND line_manager_id IS NOT NULL
+    UNION
+    SELECT s.line_manager_id, c.depth + 1
+    FROM flags_subject s JOIN chain c ON s.id = c.id
+    WHERE s.line_manager_id IS NOT NULL AND c.depth < %s
+)
+SELECT id FROM chain GROUP BY id ORDER BY MIN(depth)
+"""
 
 
 def check_conflict(user: User, subject: Subject) -> ConflictCheck:

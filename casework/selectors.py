@@ -89,8 +89,18 @@ def conflicted_subject_ids(user: User) -> Any | None:
     rules (themselves, their chain of command both ways, their unit, their declarations);
     None when the user has a live case of their own and may see none at all.
 
-    One recursive query, so the work queue costs the same however large the force is.
+    One recursive query, so the work queue costs the same however large the force is. Kept on
+    the user object for the rest of the request.
     """
+    if not hasattr(user, _SCOPE_CACHE):
+        setattr(user, _SCOPE_CACHE, _conflicted_subject_ids(user))
+    return getattr(user, _SCOPE_CACHE)
+
+
+_SCOPE_CACHE = "_scrutiny_conflicted_subjects"
+
+
+def _conflicted_subject_ids(user: User) -> Any | None:
     own = Subject.objects.filter(user=user).values_list("pk", "unit").first()
     declared = DeclaredConflict.objects.filter(user=user).values("subject_id")
     if own is None:

@@ -20,7 +20,7 @@ from audit.actors import Actor, Role
 from audit.chain import canonical_json, sha256_hex
 from audit.history import save_with_history
 from casework import audit_actions
-from casework.conflicts import check_conflict
+from casework.conflicts import ConflictCheck, check_conflict
 from casework.models import (
     ADVERSE_OUTCOMES,
     AttachedVia,
@@ -269,7 +269,8 @@ def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Deci
             raise refused
         if actor.role != Role.SYSTEM and not request.no_conflict_declared:
             raise InvalidDecision(
-                "Declare that you have no conflict of interest with the person this case is about."
+                "Declare that you have no conflict of interest with the person this case is about.",
+                field="no_conflict_declared",
             )
         _check_rationale(request.rationale)
         transition = transition_for(case.status, request.action, actor.role)
@@ -277,7 +278,9 @@ def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Deci
         return handler(case, request, transition, actor)
 
 
-def refusal(case: Case, action: str, actor: Actor) -> CaseActionError | None:
+def refusal(
+    case: Case, action: str, actor: Actor, conflict: ConflictCheck | None = None
+) -> CaseActionError | None:
     """Why ``actor`` may not take ``action`` on ``case`` as it stands, or None if they may.
 
     Everything that depends on the case and the person, not on what they write: the transition
@@ -285,7 +288,7 @@ def refusal(case: Case, action: str, actor: Actor) -> CaseActionError | None:
     offer only what can be done; ``act_on_case`` checks it again under the row lock.
     """
     try:
-        _check_conflict(case, actor)
+        _check_conflict(case, actor, conflict)
         transition_for(case.status, action, actor.role)
     except CaseActionError as exc:
         return exc
@@ -293,10 +296,10 @@ def refusal(case: Case, action: str, actor: Actor) -> CaseActionError | None:
     return TransitionRefused(reason) if reason else None
 
 
-def _check_conflict(case: Case, actor: Actor) -> None:
+def _check_conflict(case: Case, actor: Actor, conflict: ConflictCheck | None = None) -> None:
     if actor.role == Role.SYSTEM:
         return
-    conflict = check_conflict(actor.user, case.subject)
+    conflict = conflict or check_conflict(actor.user, case.subject)
     if not conflict.passes:
         raise ConflictOfInterest(
             "You may not see or act on this case: " + "; ".join(conflict.reasons) + "."
@@ -365,16 +368,18 @@ _ACTION_RULES: dict[Action, Callable[[Case, Actor], str]] = {
 def _check_rationale(rationale: str) -> None:
     minimum = settings.DECISION_RATIONALE_MIN_CHARS
     if len(rationale.strip()) < minimum:
-        raise InvalidDecision(f"Give your reasons in at least {minimum} characters.")
+        raise InvalidDecision(
+            f"Give your reasons in at least {minimum} characters.", field="rationale"
+        )
 
 
 def _outcome(request: DecisionRequest) -> Outcome:
     if not request.outcome:
-        raise InvalidDecision("Choose an outcome.")
+        raise InvalidDecision("Choose an outcome.", field="outcome")
     try:
         return Outcome(request.outcome)
     except ValueError:
-        raise InvalidDecision(f"{request.outcome!r} is not an outcome.") from None
+        raise InvalidDecision(f"{request.outcome!r} is not an outcome.", field="outcome") from None
 
 
 def evidence_hashes(case: Case) -> list[str]:
@@ -501,7 +506,8 @@ def _signed_outcome(case: Case, request: DecisionRequest) -> Outcome:
     if request.outcome and request.outcome != case.recommended_outcome:
         raise InvalidDecision(
             f"The recommendation is {Outcome(case.recommended_outcome).label.lower()}. To sign a "
-            "different outcome, return the case for correction."
+            "different outcome, return the case for correction.",
+            field="outcome",
         )
     return Outcome(case.recommended_outcome)
 
@@ -611,11 +617,14 @@ def _defer_notification(
     today = timezone.localdate()
     longest = settings.NOTIFICATION_DEFERRAL_MAX_DAYS
     if until is None:
-        raise InvalidDecision("Give the date until which the notice is deferred.")
+        raise InvalidDecision(
+            "Give the date until which the notice is deferred.", field="deferred_until"
+        )
     if not today < until <= today + timedelta(days=longest):
         raise InvalidDecision(
             f"A deferral must end after today and within {longest} days "
-            f"(by {(today + timedelta(days=longest)).isoformat()})."
+            f"(by {(today + timedelta(days=longest)).isoformat()}).",
+            field="deferred_until",
         )
     notice = (
         Notification.objects.select_for_update()
@@ -734,8 +743,9 @@ def next_steps(case: Case, actor: Actor) -> list[NextStep]:
     Steps only the system takes (release from hold) are listed for information.
     """
     steps = []
+    conflict = None if actor.role == Role.SYSTEM else check_conflict(actor.user, case.subject)
     for transition in transitions_from(case.status):
         who = " or ".join(sorted(str(Role(role).label).lower() for role in transition.roles))
-        refused = refusal(case, transition.action, actor)
+        refused = refusal(case, transition.action, actor, conflict)
         steps.append(NextStep(transition.action, who, transition.precondition, str(refused or "")))
     return steps

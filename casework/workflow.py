@@ -132,9 +132,16 @@ class TransitionRefused(CaseActionError):
 
 
 class InvalidDecision(CaseActionError):
-    """A decision whose content is not acceptable: no rationale, a missing outcome, a bad date."""
+    """A decision whose content is not acceptable: no rationale, a missing outcome, a bad date.
+
+    ``field`` names the part of the request at fault, so a form can show the message beside it.
+    """
 
     status_code = 422
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConflictOfInterest(CaseActionError):

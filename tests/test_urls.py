@@ -5,4 +5,4 @@ def test_the_front_door_leads_to_sign_in(client: Client) -> None:
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/sign-in/"

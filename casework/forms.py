@@ -1,0 +1,67 @@
+"""The reviewer pages' forms: the queue's filters and the case actions."""
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from casework.models import CaseStatus, Outcome
+from casework.selectors import ALL_STATUSES, QueueFilters, QueueSort
+from casework.services import DecisionRequest
+from casework.workflow import Action
+from flags.models import Category
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Every live case"), *CaseStatus.choices, (ALL_STATUSES, "Every case")],
+        required=False,
+    )
+    category = forms.ChoiceField(choices=[("", "Any category"), *Category.choices], required=False)
+    unit = forms.CharField(required=False, max_length=100)
+    due_before = forms.DateField(required=False, label="Due on or before")
+    mine = forms.BooleanField(required=False, label="Only cases assigned to me")
+    sort = forms.ChoiceField(choices=QueueSort.choices, required=False)
+
+    def filters(self) -> QueueFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return QueueFilters(
+            status=data.get("status", ""),
+            category=data.get("category", ""),
+            unit=data.get("unit", "").strip(),
+            due_before=data.get("due_before"),
+            assigned_to_me=bool(data.get("mine")),
+            sort=data.get("sort") or QueueSort.LONGEST_WAITING,
+        )
+
+
+class ActionForm(forms.Form):
+    """One action on a case. What each action needs beyond the rationale and declaration (an
+    outcome, a date) is checked by the service, whose messages are shown against the fields."""
+
+    action = forms.ChoiceField(choices=Action.choices, widget=forms.HiddenInput)
+    expected_status = forms.ChoiceField(choices=CaseStatus.choices, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(choices=Outcome.choices, required=False)
+    deferred_until = forms.DateField(
+        required=False, label="Tell the subject no later than", widget=forms.DateInput()
+    )
+    rationale = forms.CharField(widget=forms.Textarea, required=False, max_length=10000)
+    no_conflict_declared = forms.BooleanField(
+        required=False,
+        label="I have no conflict of interest with the person this case is about",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rationale_min = settings.DECISION_RATIONALE_MIN_CHARS
+
+    def as_request(self) -> DecisionRequest:
+        data = self.cleaned_data
+        return DecisionRequest(
+            action=data["action"],
+            rationale=data.get("rationale") or "",
+            outcome=data.get("outcome") or "",
+            no_conflict_declared=bool(data.get("no_conflict_declared")),
+            deferred_until=data.get("deferred_until"),
+            expected_status=data.get("expected_status"),
+        )

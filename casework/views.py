@@ -1,0 +1,286 @@
+"""The reviewer pages: the work queue, a case, and the actions on it.
+
+Views parse input, call one selector or service, and render. Every page that shows a person's
+data writes an AccessEvent for each person shown.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.roles import actor_for
+from audit.access import Shown, record_access
+from casework import selectors
+from casework.forms import ActionForm, QueueFilterForm
+from casework.models import Case, CaseStatus, DecisionKind, Outcome
+from casework.services import act_on_case, next_steps
+from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
+from flags.models import Category, Flag
+
+PAGE_SIZE = 25
+PURPOSE = "case review"
+
+
+def _reviewer_only(request: HttpRequest) -> None:
+    if not request.user.has_perm("casework.view_queue"):
+        raise PermissionDenied("Only reviewers and senior reviewers use the work queue.")
+
+
+@require_GET
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _reviewer_only(request)
+    form = QueueFilterForm(request.GET)
+    filters = form.filters()
+    cases = selectors.work_queue(request.user, filters)  # type: ignore[arg-type]
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    categories = selectors.categories_of(case.pk for case in rows)
+    record_access(
+        [Shown(case.subject_id, "casework.case", case.pk) for case in rows],
+        actor=actor_for(request.user),
+        channel="page",
+        view="case-queue",
+        purpose=PURPOSE,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    now = timezone.now()
+    return render(
+        request,
+        "casework/queue.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "rows": [
+                {
+                    "case": case,
+                    "categories": [Category(c).label for c in categories.get(case.pk, [])],
+                    "days_waiting": (now - case.status_changed_at).days,
+                    "overdue": case.status in selectors.LIVE_STATUSES
+                    and case.due_on < timezone.localdate(),
+                }
+                for case in rows
+            ],
+            "counts": _count_rows(selectors.status_counts(request.user)),  # type: ignore[arg-type]
+            "querystring_without_page": query.urlencode(),
+            "barred_entirely": selectors.conflicted_subject_ids(request.user) is None,  # type: ignore[arg-type]
+        },
+    )
+
+
+def _count_rows(counts: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {"status": status, "label": CaseStatus(status).label, "count": counts[status]}
+        for status in CaseStatus.values
+    ]
+
+
+@login_required
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """GET shows the case; the action forms post to ``case_action``."""
+    _reviewer_only(request)
+    case = _visible_case(request, case_id)
+    return _render_case(request, case)
+
+
+@require_POST
+@login_required
+def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
+    _reviewer_only(request)
+    case = _visible_case(request, case_id)
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, form=form, status=400)
+    try:
+        decision = act_on_case(case.pk, form.as_request(), actor=actor_for(request.user))
+    except ConflictOfInterest as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except InvalidDecision as exc:
+        form.add_error(exc.field or None, str(exc))
+        return _render_case(request, case, form=form, status=exc.status_code)
+    except CaseActionError as exc:
+        form.add_error(None, str(exc))
+        refreshed = _visible_case(request, case_id)
+        return _render_case(request, refreshed, form=form, status=exc.status_code)
+    messages.success(
+        request,
+        f"{DecisionKind(decision.kind).label} recorded. The case is now "
+        f"{CaseStatus(decision.status_after).label.lower()}.",
+    )
+    return redirect("case-page", case_id=case.pk)
+
+
+def _visible_case(request: HttpRequest, case_id: int) -> Case:
+    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
+    if case is not None:
+        return case
+    if Case.objects.filter(pk=case_id).exists():
+        raise PermissionDenied("You may not see this case.")
+    raise Http404("There is no such case.")
+
+
+def _render_case(
+    request: HttpRequest, case: Case, form: ActionForm | None = None, status: int = 200
+) -> HttpResponse:
+    actor = actor_for(request.user)
+    links = selectors.flags_of_case(case)
+    decisions = selectors.decisions_of_case(case)
+    notices = selectors.notifications_of_case(case)
+    steps = next_steps(case, actor)
+    record_access(
+        [Shown(case.subject_id, "casework.case", case.pk)],
+        actor=actor,
+        channel="page",
+        view="case-page",
+        purpose=PURPOSE,
+    )
+    failed_action = form.data.get("action") if form is not None else None
+    return render(
+        request,
+        "casework/case.html",
+        {
+            "case": case,
+            "links": links,
+            "trace_categories": _trace_categories(case),
+            "steps": steps,
+            "forms": [
+                _action_form(case, step.action, form if step.action == failed_action else None)
+                for step in steps
+                if step.available
+            ],
+            "failed_form": form,
+            "timeline": _timeline(case, decisions, notices),
+            "case_history": _history(case.history.select_related("history_user")),
+            "flag_history": _history(
+                Flag.history.filter(id__in=[link.flag_id for link in links]).select_related(
+                    "history_user"
+                ),
+                by="id",
+            ),
+            "days_waiting": (timezone.now() - case.status_changed_at).days,
+            "notice": next((n for n in notices if n.kind == "case_opened"), None),
+            "deferral_max_days": settings.NOTIFICATION_DEFERRAL_MAX_DAYS,
+        },
+        status=status,
+    )
+
+
+@dataclass
+class _ActionFormView:
+    action: Action
+    form: ActionForm
+    needs_outcome: bool
+    needs_date: bool
+    outcomes: list[tuple[str, str]]
+
+
+def _action_form(case: Case, action: Action, bound: ActionForm | None) -> _ActionFormView:
+    form = bound or ActionForm(initial={"action": action, "expected_status": case.status})
+    outcomes: list[tuple[str, str]] = []
+    if action == Action.RECOMMEND:
+        outcomes = list(Outcome.choices)
+    return _ActionFormView(
+        action=action,
+        form=form,
+        needs_outcome=action == Action.RECOMMEND,
+        needs_date=action == Action.DEFER_NOTIFICATION,
+        outcomes=outcomes,
+    )
+
+
+def _trace_categories(case: Case) -> list[dict[str, Any]]:
+    categories = case.trace.get("categories", []) if isinstance(case.trace, dict) else []
+    return [item for item in categories if isinstance(item, dict)]
+
+
+@dataclass
+class _Event:
+    at: datetime
+    title: str
+    who: str
+    role: str
+    detail: str
+    outcome: str = ""
+
+
+def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Event]:
+    events = [
+        _Event(
+            case.opened_at,
+            "Case opened",
+            "Scrutiny",
+            "system",
+            case.trace.get("summary", "") if isinstance(case.trace, dict) else "",
+        )
+    ]
+    for decision in decisions:
+        events.append(
+            _Event(
+                decision.made_at,
+                DecisionKind(decision.kind).label,
+                decision.made_by.get_username(),
+                decision.role.replace("_", " "),
+                decision.rationale,
+                Outcome(decision.outcome).label if decision.outcome else "",
+            )
+        )
+    for notice in notices:
+        if notice.sent_at is not None:
+            events.append(
+                _Event(
+                    notice.sent_at,
+                    "Subject notified",
+                    "Scrutiny",
+                    "system",
+                    notice.get_kind_display(),
+                )
+            )
+    return sorted(events, key=lambda event: event.at)
+
+
+@dataclass
+class _Version:
+    object_id: Any
+    at: datetime
+    who: str
+    reason: str
+    kind: str
+    changes: list[tuple[str, Any, Any]]
+
+
+def _history(records: Any, by: str | None = None) -> list[_Version]:
+    """Each historical version with its field-level differences from the one before it."""
+    ordering = (by, "history_id") if by else ("history_id",)
+    previous: dict[Any, Model] = {}
+    versions = []
+    for record in records.order_by(*ordering):
+        key = getattr(record, by) if by else None
+        before = previous.get(key)
+        changes = []
+        if before is not None:
+            delta = record.diff_against(before)
+            changes = [(change.field, change.old, change.new) for change in delta.changes]
+        previous[key] = record
+        versions.append(
+            _Version(
+                object_id=key,
+                at=record.history_date,
+                who=record.history_user.get_username() if record.history_user else "",
+                reason=record.history_change_reason or "",
+                kind={"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
+                changes=changes,
+            )
+        )
+    return versions

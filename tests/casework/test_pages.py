@@ -1,0 +1,215 @@
+"""The reviewer pages: sign-in, the work queue, a case, and its action forms."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AccessEvent
+from casework.models import Case, CaseStatus
+from tests.conftest import PASSWORD
+from tests.factories import CaseFactory, SubjectFactory
+
+pytestmark = pytest.mark.django_db
+
+REASONS = "Every claim matches a rostered shift and a manager's approval."
+
+
+@pytest.fixture(autouse=True)
+def _frozen(frozen_today: Any) -> None:
+    return None
+
+
+@pytest.fixture
+def case() -> Case:
+    return CaseFactory.create(subject=SubjectFactory.create(unit="East Response", name="Pat Jones"))
+
+
+def signed_in(people: dict[str, Any], username: str) -> Client:
+    client = Client()
+    client.force_login(people[username])
+    return client
+
+
+def act(client: Client, case: Case, action: str, **fields: str) -> Any:
+    data = {
+        "action": action,
+        "expected_status": Case.objects.get(pk=case.pk).status,
+        "rationale": REASONS,
+        "no_conflict_declared": "on",
+        **fields,
+    }
+    return client.post(f"/cases/{case.pk}/act/", data)
+
+
+def test_signing_in_leads_to_the_queue(people: dict[str, Any], case: Case) -> None:
+    client = Client()
+    response = client.post("/sign-in/", {"username": "rita.reviewer", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/cases/"
+    assert client.get("/").headers["Location"] == "/cases/"
+
+
+def test_a_wrong_password_is_refused_with_a_message(people: dict[str, Any]) -> None:
+    response = Client().post("/sign-in/", {"username": "rita.reviewer", "password": "wrong"})
+
+    assert response.status_code == 200
+    assert "Enter a correct username and password" in response.content.decode()
+
+
+def test_repeated_failures_lock_signing_in(people: dict[str, Any], settings: Any) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/sign-in/", {"username": "rita.reviewer", "password": "wrong"})
+
+    response = client.post("/sign-in/", {"username": "rita.reviewer", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert "Signing in is locked" in response.content.decode()
+
+
+def test_signing_out_is_a_post(people: dict[str, Any]) -> None:
+    client = signed_in(people, "rita.reviewer")
+
+    assert client.get("/sign-out/").status_code == 405
+    assert client.post("/sign-out/").status_code == 302
+    assert client.get("/cases/").status_code == 302
+
+
+def test_the_queue_lists_cases_with_counts_and_logs_each_person_shown(
+    people: dict[str, Any], case: Case
+) -> None:
+    CaseFactory.create(status=CaseStatus.CLOSED)
+
+    response = signed_in(people, "rita.reviewer").get("/cases/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Pat Jones" in page
+    assert "Overtime fraud" in page
+    assert response.context["counts"][0] == {"status": "open", "label": "Open", "count": 1}
+    assert [e.subject_id for e in AccessEvent.objects.all()] == [case.subject_id]
+
+
+def test_the_queue_filters_and_sorts(people: dict[str, Any], case: Case) -> None:
+    client = signed_in(people, "rita.reviewer")
+
+    assert "Pat Jones" not in client.get("/cases/?status=closed").content.decode()
+    assert "Pat Jones" in client.get("/cases/?status=all&sort=due").content.decode()
+    assert "Pat Jones" not in client.get("/cases/?unit=West").content.decode()
+    response = client.get("/cases/?due_before=not-a-date")
+    assert response.status_code == 200
+    assert "Enter a valid date" in response.content.decode()
+
+
+def test_a_case_page_explains_the_case_and_offers_what_the_viewer_may_do(
+    people: dict[str, Any], case: Case
+) -> None:
+    response = signed_in(people, "rita.reviewer").get(f"/cases/{case.pk}/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Why this case opened" in page
+    assert "Claims far above peers." in page
+    assert 'data-action="start_review"' in page
+    assert 'data-action="defer_notification"' not in page
+    assert "needs a senior reviewer, not a reviewer" in page
+    assert AccessEvent.objects.filter(view="case-page", subject_id=case.subject_id).count() == 1
+
+
+def test_a_case_walks_to_closed_through_the_pages(people: dict[str, Any], case: Case) -> None:
+    rita = signed_in(people, "rita.reviewer")
+    ravi = signed_in(people, "ravi.reviewer")
+
+    assert act(rita, case, "start_review").status_code == 302
+    assert act(rita, case, "recommend", outcome="welfare_support").status_code == 302
+    response = act(ravi, case, "sign_off")
+
+    assert response.status_code == 302
+    follow = ravi.get(response["Location"])
+    assert "Sign-off recorded. The case is now closed." in follow.content.decode()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    history = follow.context["case_history"]
+    assert ("status", "awaiting_sign_off", "closed") in history[-1].changes
+
+
+def test_a_refused_action_shows_the_reason_and_saves_nothing(
+    people: dict[str, Any], case: Case
+) -> None:
+    response = act(signed_in(people, "rita.reviewer"), case, "sign_off")
+
+    assert response.status_code == 409
+    assert "Nothing was saved" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+
+
+def test_missing_reasons_are_shown_against_the_field(people: dict[str, Any], case: Case) -> None:
+    response = act(signed_in(people, "rita.reviewer"), case, "start_review", rationale="short")
+
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert 'href="#start_review-rationale"' in page
+    assert "Give your reasons in at least 20 characters." in page
+
+
+def test_a_stale_form_is_refused(people: dict[str, Any], case: Case) -> None:
+    act(signed_in(people, "rita.reviewer"), case, "start_review")
+
+    response = act(signed_in(people, "ravi.reviewer"), case, "start_review", expected_status="open")
+
+    assert response.status_code == 409
+    assert "Someone else acted on this case" in response.content.decode()
+
+
+def test_forms_need_a_csrf_token(people: dict[str, Any], case: Case) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(people["rita.reviewer"])
+
+    assert act(client, case, "start_review").status_code == 403
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+
+
+def test_nobody_sees_a_case_about_themselves(people: dict[str, Any]) -> None:
+    own = CaseFactory.create(subject=people["rita.reviewer"].subject)
+    client = signed_in(people, "rita.reviewer")
+
+    assert client.get(f"/cases/{own.pk}/").status_code == 403
+    assert "you have a live case of your own" not in client.get("/cases/").content.decode()
+    assert "You have a live case of your own" in client.get("/cases/").content.decode()
+
+
+def test_personal_data_is_escaped(people: dict[str, Any]) -> None:
+    case = CaseFactory.create(subject=SubjectFactory.create(name="<script>alert(1)</script>"))
+
+    page = signed_in(people, "rita.reviewer").get(f"/cases/{case.pk}/").content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize("extra_cases", [0, 30])
+def test_page_query_counts_do_not_grow_with_the_data(
+    people: dict[str, Any], case: Case, extra_cases: int
+) -> None:
+    for _ in range(extra_cases):
+        CaseFactory.create()
+    client = signed_in(people, "rita.reviewer")
+    counts = []
+    for url in ("/cases/", f"/cases/{case.pk}/"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+
+    assert counts == EXPECTED_QUERIES
+
+
+# The queue: session, user, role, the viewer's own record and live-case check (their conflict
+# scope), the count, the page of rows, categories, the access log, the counts per state.
+# The case page: session, user, role, scope (2), the case, its flags, their evidence, decisions,
+# notices, the conflict check (5), the access log, the case's and its flags' history.
+# Fixed numbers: a change here should be deliberate.
+EXPECTED_QUERIES = [10, 18]
