@@ -42,9 +42,11 @@ demo: export DEBUG = true
 demo: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --subjects $(DEMO_SUBJECTS) --seed $(DEMO_SEED) --run-detectors
+	$(BIN)/python manage.py seed_demo_users
 	@echo ""
 	@echo "Scrutiny is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  API docs:   http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Sign in:    http://127.0.0.1:$(PORT)/sign-in/  (a user for each role; passwords in .demo-users)"
 	@echo "  Admin:      http://127.0.0.1:$(PORT)/admin/  (sign in as 'admin'; the password is in .demo-credentials)"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 

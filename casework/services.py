@@ -267,12 +267,7 @@ def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Deci
         refused = refusal(case, request.action, actor)
         if refused is not None:
             raise refused
-        if actor.role != Role.SYSTEM and not request.no_conflict_declared:
-            raise InvalidDecision(
-                "Declare that you have no conflict of interest with the person this case is about.",
-                field="no_conflict_declared",
-            )
-        _check_rationale(request.rationale)
+        _check_declaration_and_rationale(request, actor)
         transition = transition_for(case.status, request.action, actor.role)
         handler = _HANDLERS[Action(request.action)]
         return handler(case, request, transition, actor)
@@ -365,12 +360,18 @@ _ACTION_RULES: dict[Action, Callable[[Case, Actor], str]] = {
 }
 
 
-def _check_rationale(rationale: str) -> None:
+def _check_declaration_and_rationale(request: DecisionRequest, actor: Actor) -> None:
+    """Both at once, so that a form shows every problem with what was written together."""
+    problems: dict[str, str] = {}
     minimum = settings.DECISION_RATIONALE_MIN_CHARS
-    if len(rationale.strip()) < minimum:
-        raise InvalidDecision(
-            f"Give your reasons in at least {minimum} characters.", field="rationale"
+    if len(request.rationale.strip()) < minimum:
+        problems["rationale"] = f"Give your reasons in at least {minimum} characters."
+    if actor.role != Role.SYSTEM and not request.no_conflict_declared:
+        problems["no_conflict_declared"] = (
+            "Declare that you have no conflict of interest with the person this case is about."
         )
+    if problems:
+        raise InvalidDecision.about(problems)
 
 
 def _outcome(request: DecisionRequest) -> Outcome:

@@ -17,7 +17,7 @@ def email_notification(notification_id: int) -> bool:
     a notice is e-mailed at most once. True when an e-mail went."""
     with transaction.atomic():
         notice = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("subject__user", "case")
             .filter(pk=notification_id, sent_at__isnull=False, emailed_at=None)
             .first()

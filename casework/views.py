@@ -108,7 +108,8 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
     except ConflictOfInterest as exc:
         raise PermissionDenied(str(exc)) from exc
     except InvalidDecision as exc:
-        form.add_error(exc.field or None, str(exc))
+        for field, message in exc.problems.items():
+            form.add_error(field or None, message)
         return _render_case(request, case, form=form, status=exc.status_code)
     except CaseActionError as exc:
         form.add_error(None, str(exc))

@@ -142,6 +142,14 @@ class InvalidDecision(CaseActionError):
     def __init__(self, message: str, *, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+        self.problems: dict[str, str] = {field: message}
+
+    @classmethod
+    def about(cls, problems: dict[str, str]) -> "InvalidDecision":
+        """Several problems at once: the message is all of them; ``problems`` names each."""
+        error = cls(" ".join(problems.values()), field=next(iter(problems)))
+        error.problems = dict(problems)
+        return error
 
 
 class ConflictOfInterest(CaseActionError):

@@ -114,6 +114,8 @@ def people(db: Any) -> dict[str, Any]:
         ("dan.steward", Role.DATA_STEWARD),
         ("olive.oversight", Role.OVERSIGHT),
         ("alan.admin", Role.ADMINISTRATOR),
+        ("sid.subject", Role.SUBJECT),
+        ("rhea.rep", Role.REPRESENTATIVE),
     ):
         own = SubjectFactory.create(unit="Professional Standards", line_manager=head)
         users[username] = create_user(

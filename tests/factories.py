@@ -171,6 +171,7 @@ class CaseFactory(factory.django.DjangoModelFactory[Case]):
 
     class Meta:
         model = Case
+        skip_postgeneration_save = True
 
     subject = factory.SubFactory(SubjectFactory)
     status = CaseStatus.OPEN

@@ -5,13 +5,10 @@ them go together, so the interleaving that matters happens every run rather than
 """
 
 import threading
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -20,67 +17,11 @@ from audit.models import AuditEvent
 from casework.models import LIVE_STATUSES, Case, CaseFlag
 from flags.models import Flag, Subject
 from flags.services import register_detector
+from tests.concurrency import WAIT_SECONDS, RowLock, in_thread, wait_for_lock_waiters
 from tests.factories import StrongFlagItemFactory, SubjectFactory
 from tests.ingest_client import client_for, post_flags
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-WAIT_SECONDS = 20
-
-
-def _in_thread(target: Callable[[], Any], results: dict[str, Any], key: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            results[key] = target()
-        except BaseException as exc:  # the test inspects whatever happened
-            results[key] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name=key, daemon=True)
-    thread.start()
-    return thread
-
-
-class SubjectLock:
-    """Holds a subject's row lock from another connection until released."""
-
-    def __init__(self, subject: Subject) -> None:
-        self.subject_pk = subject.pk
-        self.locked = threading.Event()
-        self.release = threading.Event()
-        self.results: dict[str, Any] = {}
-
-    def __enter__(self) -> "SubjectLock":
-        self.thread = _in_thread(self._hold, self.results, "holder")
-        assert self.locked.wait(WAIT_SECONDS), self.results
-        return self
-
-    def _hold(self) -> None:
-        with transaction.atomic():
-            list(Subject.objects.select_for_update().filter(pk=self.subject_pk))
-            self.locked.set()
-            self.release.wait(WAIT_SECONDS)
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.thread.join(WAIT_SECONDS)
-
-
-def wait_for_lock_waiters(count: int) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    waiting = 0
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            waiting = cursor.fetchone()[0]
-        if waiting >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"expected {count} sessions waiting on a lock, saw {waiting}")
 
 
 def _post(token: str, items: list[Any]) -> Any:
@@ -90,9 +31,9 @@ def _post(token: str, items: list[Any]) -> Any:
 def post_together(subject: Subject, batches: dict[str, tuple[str, list[Any]]]) -> dict[str, Any]:
     """Post each ``{name: (token, items)}`` from its own thread, released at the same moment."""
     results: dict[str, Any] = {}
-    with SubjectLock(subject):
+    with RowLock(subject):
         threads = [
-            _in_thread(partial(_post, token, items), results, name)
+            in_thread(partial(_post, token, items), results, name)
             for name, (token, items) in batches.items()
         ]
         wait_for_lock_waiters(len(threads))
@@ -188,7 +129,7 @@ def test_concurrent_writers_for_different_subjects_extend_one_unforked_chain(
         ]
 
     items = {f"writer-{n}": n for n in range(writers)}
-    threads = [_in_thread(partial(write, n), results, name) for name, n in items.items()]
+    threads = [in_thread(partial(write, n), results, name) for name, n in items.items()]
     for thread in threads:
         thread.join(WAIT_SECONDS * 2)
         assert not thread.is_alive()
