@@ -6,6 +6,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from accounts.roles import role_of
+from audit.actors import Role
+
 
 class SignInForm(AuthenticationForm):
     error_messages = {
@@ -34,6 +37,13 @@ class SignOutView(auth_views.LogoutView):
 
 
 def front_door(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
+    """Each role's starting page: the work queue for reviewers, the admin for administrators,
+    and for everyone else the notices about cases concerning them."""
+    if not request.user.is_authenticated:
+        return redirect("sign-in")
+    role = role_of(request.user)
+    if role in (Role.REVIEWER, Role.SENIOR_REVIEWER):
         return redirect("case-queue")
-    return redirect("sign-in")
+    if role == Role.ADMINISTRATOR:
+        return redirect("admin:index")
+    return redirect("my-notices")

@@ -247,3 +247,12 @@ def decisions_of_case(case: Case) -> list[Decision]:
 
 def notifications_of_case(case: Case) -> list[Notification]:
     return list(case.notifications.order_by("created_at", "pk"))
+
+
+def notices_for(user: User) -> list[Notification]:
+    """The notices sent so far to the person ``user`` is, newest first."""
+    return list(
+        Notification.objects.filter(subject__user=user, sent_at__isnull=False)
+        .select_related("case")
+        .order_by("-sent_at", "-pk")[:200]
+    )

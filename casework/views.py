@@ -285,3 +285,20 @@ def _history(records: Any, by: str | None = None) -> list[_Version]:
             )
         )
     return versions
+
+
+@require_GET
+@login_required
+def my_notices(request: HttpRequest) -> HttpResponse:
+    """The notices sent to the signed-in person about cases concerning them (in-app
+    notification); anyone may have them, reviewers included, since reviewers are staff too."""
+    notices = selectors.notices_for(request.user)  # type: ignore[arg-type]
+    if notices:
+        record_access(
+            [Shown(n.subject_id, "casework.notification", n.pk) for n in notices],
+            actor=actor_for(request.user),
+            channel="page",
+            view="my-notices",
+            purpose="own record",
+        )
+    return render(request, "casework/notices.html", {"notices": notices})

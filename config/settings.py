@@ -148,7 +148,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "sign-in"
-LOGIN_REDIRECT_URL = "case-queue"
+LOGIN_REDIRECT_URL = "front-door"
 
 # Failed sign-ins: after AXES_FAILURE_LIMIT failures for one username from one address, that
 # pair is locked out for AXES_COOLOFF_MINUTES. Keyed on the pair so that a stranger cannot lock a

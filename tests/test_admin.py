@@ -1,32 +1,25 @@
-"""The admin shows every domain model and changes none of them: governed writes go through
-services."""
+"""The admin shows the operational models and changes none of them (governed writes go through
+services), and holds no person's data: that is read only in the logged reviewer pages."""
 
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from casework.models import Case, ThresholdPolicy
+from casework.models import Case, Decision, DeclaredConflict, ThresholdPolicy
 from flags.models import Detector, DetectorToken, EqualityProfile, EvidenceRecord, Flag, Subject
 from tests.factories import StrongFlagItemFactory, SubjectFactory
 from tests.ingest_client import post_flags
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [
-    Subject,
-    EqualityProfile,
-    Detector,
-    DetectorToken,
-    EvidenceRecord,
-    Flag,
-    ThresholdPolicy,
-    Case,
-    AuditEvent,
-]
+MODELS = [Detector, DetectorToken, ThresholdPolicy, AuditEvent]
+PERSONAL = [Subject, EqualityProfile, EvidenceRecord, Flag, Case, Decision, DeclaredConflict]
 
 
 @pytest.fixture
@@ -60,6 +53,21 @@ def test_each_model_is_listed_and_viewable_but_not_changeable(
     assert added.status_code == 403
     assert deleted.status_code == 403
     assert model.objects.filter(pk=instance.pk).exists()
+
+
+@pytest.mark.parametrize("model", PERSONAL, ids=lambda model: model.__name__)
+def test_no_persons_data_is_in_the_admin(model: Any) -> None:
+    assert not admin.site.is_registered(model)
+
+
+@pytest.mark.parametrize("model", [User, Group], ids=lambda model: model.__name__)
+def test_accounts_are_shown_but_changed_only_through_create_user(
+    superuser_client: Client, model: Any
+) -> None:
+    base = f"admin:auth_{model._meta.model_name}"
+
+    assert superuser_client.get(reverse(f"{base}_changelist")).status_code == 200
+    assert superuser_client.get(reverse(f"{base}_add")).status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -128,8 +128,17 @@ def test_base_has_no_inline_script_and_loads_init_as_a_module() -> None:
     assert " onclick=" not in html
 
 
-def test_signed_in_navigation_has_work_queue_and_sign_out_post_with_csrf_token() -> None:
-    html = render_string(PAGE, signed_in_request())
+def reviewer_request(people: dict[str, Any], path: str = "/") -> HttpRequest:
+    request = RequestFactory().get(path)
+    request.user = people["rita.reviewer"]
+    return request
+
+
+@pytest.mark.django_db
+def test_signed_in_navigation_has_work_queue_and_sign_out_post_with_csrf_token(
+    people: dict[str, Any],
+) -> None:
+    html = render_string(PAGE, reviewer_request(people))
 
     assert '<a class="govuk-service-navigation__link" href="/cases/">Work queue</a>' in html
     form = re.search(r'<form method="post" action="/sign-out/"[^>]*>(.*?)</form>', html, re.S)
@@ -138,11 +147,24 @@ def test_signed_in_navigation_has_work_queue_and_sign_out_post_with_csrf_token()
     assert '<button type="submit"' in form[1]
 
 
-def test_work_queue_is_marked_current_inside_cases() -> None:
-    html = render_string(PAGE, signed_in_request("/cases/42/"))
+@pytest.mark.django_db
+def test_work_queue_is_marked_current_inside_cases(people: dict[str, Any]) -> None:
+    html = render_string(PAGE, reviewer_request(people, "/cases/42/"))
 
     assert 'href="/cases/" aria-current="true"' in html
     assert "govuk-service-navigation__item--active" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["dan.steward", "sid.subject", "otto.outsider"])
+def test_only_reviewers_are_offered_the_work_queue(people: dict[str, Any], username: str) -> None:
+    request = RequestFactory().get("/notices/")
+    request.user = people[username]
+
+    html = render_string(PAGE, request)
+
+    assert "Work queue" not in html
+    assert 'href="/notices/" aria-current="true"' in html
 
 
 def test_anonymous_page_has_no_navigation() -> None:

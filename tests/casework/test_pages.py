@@ -49,8 +49,44 @@ def test_signing_in_leads_to_the_queue(people: dict[str, Any], case: Case) -> No
     response = client.post("/sign-in/", {"username": "rita.reviewer", "password": PASSWORD})
 
     assert response.status_code == 302
-    assert response["Location"] == "/cases/"
-    assert client.get("/").headers["Location"] == "/cases/"
+    assert client.get(response["Location"]).headers["Location"] == "/cases/"
+
+
+@pytest.mark.parametrize(
+    ("username", "start"),
+    [
+        ("sam.senior", "/cases/"),
+        ("alan.admin", "/admin/"),
+        ("dan.steward", "/notices/"),
+        ("sid.subject", "/notices/"),
+    ],
+)
+def test_each_role_starts_on_its_own_page(
+    people: dict[str, Any], username: str, start: str
+) -> None:
+    assert signed_in(people, username).get("/").headers["Location"] == start
+
+
+def test_a_subject_reads_the_notices_sent_to_them(
+    people: dict[str, Any], time_machine: Any
+) -> None:
+    from datetime import timedelta
+
+    from audit.actors import system_actor
+    from casework.services import send_due_notifications
+    from tests.factories import NOW
+
+    case = CaseFactory.create(subject=people["sid.subject"].subject)
+    client = signed_in(people, "sid.subject")
+    assert "You have no notices." in client.get("/notices/").content.decode()
+
+    time_machine.move_to(NOW + timedelta(days=2), tick=False)
+    send_due_notifications(actor=system_actor())
+    page = signed_in(people, "sid.subject").get("/notices/").content.decode()  # a new session
+
+    assert f"Case {case.pk}," in page
+    assert "A case about you has been opened" in page
+    assert AccessEvent.objects.filter(view="my-notices", purpose="own record").count() == 1
 
 
 def test_a_wrong_password_is_refused_with_a_message(people: dict[str, Any]) -> None:
