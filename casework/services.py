@@ -738,13 +738,15 @@ class NextStep:
         return str(self.action.label)
 
 
-def next_steps(case: Case, actor: Actor) -> list[NextStep]:
+def next_steps(case: Case, actor: Actor, conflict: ConflictCheck | None = None) -> list[NextStep]:
     """What can happen next to ``case``, by whom, and which of it ``actor`` may do now.
 
-    Steps only the system takes (release from hold) are listed for information.
+    Steps only the system takes (release from hold) are listed for information. ``conflict`` is
+    the actor's conflict check for the case, when the caller has already run it.
     """
     steps = []
-    conflict = None if actor.role == Role.SYSTEM else check_conflict(actor.user, case.subject)
+    if conflict is None and actor.role != Role.SYSTEM:
+        conflict = check_conflict(actor.user, case.subject)
     for transition in transitions_from(case.status):
         who = " or ".join(sorted(str(Role(role).label).lower() for role in transition.roles))
         refused = refusal(case, transition.action, actor, conflict)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import actor_for
 from audit.access import Shown, record_access
 from casework import selectors
+from casework.conflicts import check_conflict
 from casework.forms import ActionForm, QueueFilterForm
 from casework.models import Case, CaseStatus, DecisionKind, Outcome
 from casework.services import act_on_case, next_steps
@@ -139,7 +140,8 @@ def _render_case(
     links = selectors.flags_of_case(case)
     decisions = selectors.decisions_of_case(case)
     notices = selectors.notifications_of_case(case)
-    steps = next_steps(case, actor)
+    conflict = check_conflict(actor.user, case.subject)
+    steps = next_steps(case, actor, conflict)
     record_access(
         [Shown(case.subject_id, "casework.case", case.pk)],
         actor=actor,
@@ -173,6 +175,7 @@ def _render_case(
             "days_waiting": (timezone.now() - case.status_changed_at).days,
             "notice": next((n for n in notices if n.kind == "case_opened"), None),
             "deferral_max_days": settings.NOTIFICATION_DEFERRAL_MAX_DAYS,
+            "conflict": conflict,
         },
         status=status,
     )

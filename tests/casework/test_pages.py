@@ -153,6 +153,7 @@ def test_a_case_page_explains_the_case_and_offers_what_the_viewer_may_do(
     assert 'data-action="start_review"' in page
     assert 'data-action="defer_notification"' not in page
     assert "needs a senior reviewer, not a reviewer" in page
+    assert "Passed: this case is not about you" in page
     assert AccessEvent.objects.filter(view="case-page", subject_id=case.subject_id).count() == 1
 
 
