@@ -81,7 +81,20 @@ def test_the_docs_page_loads_its_assets_from_this_site_only(client: Client) -> N
         assert outside not in html
     assets = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert assets
-    assert all(asset.startswith("/static/") for asset in assets), assets
+    assert all(asset.startswith(("/static/", "/api/docs/?script")) for asset in assets), assets
+
+
+def test_pages_carry_a_content_security_policy_without_inline_scripts(client: Client) -> None:
+    for path in ("/sign-in/", "/api/docs/"):
+        policy = client.get(path).headers["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+
+        assert directives["script-src"] == "'self'"
+        assert directives["default-src"] == "'self'"
+        assert directives["frame-ancestors"] == "'none'"
+    docs_script = client.get("/api/docs/?script=")
+    assert docs_script.status_code == 200
+    assert "SwaggerUIBundle" in docs_script.content.decode()
 
 
 def test_the_ingest_operation_documents_each_error_answer(client: Any) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.e2e.server import (
     SetUpTimings,
@@ -83,11 +83,28 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+EXPECTED_STATUS_ERROR = "Failed to load resource: the server responded with a status of 4"
+
+
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    """A page in a context of its own, so each test starts signed out with no cookies."""
+    """A page in a context of its own, so each test starts signed out with no cookies.
+
+    Fails the test if the browser reported a script error or a Content Security Policy
+    violation on any page it visited.
+    """
     context = browser.new_context(base_url=site.base_url)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A page answered 4xx on purpose (a refused action is a 409 page) is not a problem.
+        if message.type == "error" and not message.text.startswith(EXPECTED_STATUS_ERROR):
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
     yield page
     context.close()
+    assert not problems, f"the browser reported errors: {problems}"
