@@ -20,6 +20,7 @@ from audit.history import save_with_history
 from config.tokens import new_token
 from flags.models import Subject
 
+REVIEWING_ROLES = frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER})
 TOKEN_PREFIX = "spt_"  # noqa: S105 - a label, not a secret
 
 
@@ -39,13 +40,20 @@ def create_user(
     """Create a user holding ``role``, linked to ``subject`` where given.
 
     Without a password the account cannot sign in to the pages (it may still use a personal
-    API token). The password must pass the configured validators.
+    API token). The password must pass the configured validators. Reviewers must be linked to
+    their own record: the conflict check needs their unit and chain of command.
     """
     if role not in GROUP_ROLES:
         raise AccountError(
             f"{role!r} is not a role a person can hold; choose one of "
             + ", ".join(r.value for r in GROUP_ROLES)
             + "."
+        )
+    if role in REVIEWING_ROLES and subject is None:
+        raise AccountError(
+            "A reviewer must be linked to their own record in the workforce register "
+            "(--subject STAFF_NUMBER), so that the conflict check knows their unit and chain "
+            "of command."
         )
     users = get_user_model().objects
     with transaction.atomic():

@@ -20,6 +20,7 @@ from accounts.authentication import PersonalTokenAuthentication
 from accounts.roles import actor_for
 from audit.access import Shown, record_access
 from casework import selectors
+from casework.conflicts import conflict_for_request
 from casework.models import Case, CaseStatus, Outcome
 from casework.services import DecisionRequest, act_on_case, next_steps
 from casework.workflow import Action, CaseActionError, ConflictOfInterest
@@ -137,6 +138,12 @@ class TransitionIn(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     deferred_until = serializers.DateField(required=False, allow_null=True)
     expected_status = serializers.ChoiceField(choices=CaseStatus.choices, required=False)
+    recommendation = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="On a signature: the id of the recommendation decision you read; the signature "
+        "is refused if a newer recommendation has replaced it.",
+    )
 
 
 class TransitionOut(serializers.Serializer[Any]):
@@ -198,7 +205,11 @@ def case_detail(case: Case, request: Request) -> dict[str, Any]:
         for link in links
     ]
     categories = sorted({flag["category"] for flag in flags})
-    steps = next_steps(case, actor_for(request.user))
+    steps = next_steps(
+        case,
+        actor_for(request.user),
+        conflict_for_request(request.user, case.subject),  # type: ignore[arg-type]
+    )
     return {
         **list_item(case, categories),
         "policy_version": case.policy.version,
@@ -260,9 +271,9 @@ class QueuePagination(PageNumberPagination):
 
 def _visible_case(case_id: int, request: Request) -> Case:
     case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-    if case is not None:
+    if case is not None and request.user.has_perm("casework.view_case", case):
         return case
-    if Case.objects.filter(pk=case_id).exists():
+    if case is not None or Case.objects.filter(pk=case_id).exists():
         raise exceptions.PermissionDenied(
             "You may not see this case: the conflict check does not pass."
         )
@@ -390,6 +401,7 @@ class CaseTransitionView(APIView):
             no_conflict_declared=data["no_conflict_declared"],
             deferred_until=data.get("deferred_until"),
             expected_status=data.get("expected_status"),
+            recommendation_id=data.get("recommendation"),
         )
         try:
             decision = act_on_case(case.pk, decision_request, actor=actor_for(request.user))
@@ -400,5 +412,6 @@ class CaseTransitionView(APIView):
         except DjangoValidationError as exc:  # a value the database cannot hold
             raise exceptions.ValidationError(exc.messages) from exc
         case = _visible_case(case.pk, request)
+        _record_case_view(case, request, "act_on_case")
         body_out = {"decision": decision_out(decision), "case": case_detail(case, request)}
         return Response(TransitionOut(body_out).data, status=status.HTTP_201_CREATED)

@@ -2,7 +2,8 @@
 
 Nobody acts on a case about themselves, about someone in their own chain of command (either
 direction), about someone in their own unit, about someone they declared a conflict with, or
-while they have a live case of their own. Services enforce it; pages show its reasons.
+while they have a live case of their own; an account not linked to its own record in the
+register fails the check. Services enforce it; pages show its reasons.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,12 @@ from django.db import connection
 
 from casework.models import LIVE_STATUSES, Case, DeclaredConflict
 from flags.models import Subject
+
+UNLINKED = (
+    "your account is not linked to your own record in the workforce register, so the conflict "
+    "check cannot be made"
+)
+NOT_AT_PRESENT = "you may not review cases at present; ask your professional standards lead"
 
 # Deeper than any real hierarchy; a guard, since the register refuses loops on import anyway.
 MAX_CHAIN = 50
@@ -49,14 +56,34 @@ SELECT id FROM chain GROUP BY id ORDER BY MIN(depth)
 """
 
 
+def conflict_for_request(user: User, subject: Subject) -> ConflictCheck:
+    """``check_conflict``, run once per person and subject for the rest of the request (the
+    permission rules and the page share it). Services run ``check_conflict`` afresh instead,
+    under their row lock."""
+    # getattr/setattr rather than __dict__: request.user is a lazy proxy for the user object.
+    cache: dict[int, ConflictCheck] | None = getattr(user, "_scrutiny_conflicts", None)
+    if cache is None:
+        cache = {}
+        user._scrutiny_conflicts = cache  # type: ignore[attr-defined]
+    if subject.pk not in cache:
+        cache[subject.pk] = check_conflict(user, subject)
+    return cache[subject.pk]
+
+
 def check_conflict(user: User, subject: Subject) -> ConflictCheck:
     """Every reason ``user`` may not act on a case about ``subject``; none means they may."""
     reasons: list[str] = []
     own = Subject.objects.filter(user=user).first()
-    if own is not None:
+    if own is None:
+        # Without the person's own record there is no unit or chain of command to check: the
+        # check fails closed rather than passing everyone.
+        reasons.append(UNLINKED)
+    else:
         reasons += _relationship(own, subject)
         if Case.objects.filter(subject=own, status__in=LIVE_STATUSES).exists():
-            reasons.append("you have a live case of your own")
+            # Worded so as not to tell a reviewer that a case about them exists: its notice may
+            # have been deferred.
+            reasons.append(NOT_AT_PRESENT)
     if DeclaredConflict.objects.filter(user=user, subject=subject).exists():
         reasons.append("you declared a conflict of interest with this person")
     return ConflictCheck(tuple(reasons))

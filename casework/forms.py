@@ -42,6 +42,8 @@ class ActionForm(forms.Form):
     action = forms.ChoiceField(choices=Action.choices, widget=forms.HiddenInput)
     expected_status = forms.ChoiceField(choices=CaseStatus.choices, widget=forms.HiddenInput)
     outcome = forms.ChoiceField(choices=Outcome.choices, required=False)
+    # On a signature: the recommendation the signer read, so a newer one is not signed unseen.
+    recommendation = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     deferred_until = forms.DateField(
         required=False, label="Tell the subject no later than", widget=forms.DateInput()
     )
@@ -64,4 +66,5 @@ class ActionForm(forms.Form):
             no_conflict_declared=bool(data.get("no_conflict_declared")),
             deferred_until=data.get("deferred_until"),
             expected_status=data.get("expected_status"),
+            recommendation_id=data.get("recommendation"),
         )

@@ -9,7 +9,7 @@ from typing import Any
 import rules
 
 from accounts.roles import role_of
-from casework.conflicts import check_conflict
+from casework.conflicts import conflict_for_request
 from casework.models import Case
 from casework.workflow import REVIEWERS
 
@@ -23,7 +23,7 @@ def is_reviewer(user: Any) -> bool:
 def passes_conflict_check(user: Any, case: Case | None) -> bool:
     if case is None:
         return True
-    return check_conflict(user, case.subject).passes
+    return conflict_for_request(user, case.subject).passes
 
 
 rules.add_perm("casework.view_queue", is_reviewer)

@@ -87,7 +87,8 @@ def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
 def conflicted_subject_ids(user: User) -> Any | None:
     """A subquery of the subjects whose cases ``user`` may not see, by the conflict check's
     rules (themselves, their chain of command both ways, their unit, their declarations);
-    None when the user has a live case of their own and may see none at all.
+    None when they may see none at all: they have a live case of their own, or their account
+    is not linked to their record in the register.
 
     One recursive query, so the work queue costs the same however large the force is. Kept on
     the user object for the rest of the request.
@@ -104,7 +105,7 @@ def _conflicted_subject_ids(user: User) -> Any | None:
     own = Subject.objects.filter(user=user).values_list("pk", "unit").first()
     declared = DeclaredConflict.objects.filter(user=user).values("subject_id")
     if own is None:
-        return declared
+        return None  # the conflict check fails closed for an account with no record
     own_id, unit = own
     if Case.objects.filter(subject_id=own_id, status__in=LIVE_STATUSES).exists():
         return None

@@ -5,7 +5,7 @@ in that transaction.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -17,7 +17,7 @@ from simple_history.utils import bulk_create_with_history
 
 from audit import log
 from audit.actors import Actor, Role
-from audit.chain import canonical_json, sha256_hex
+from audit.chain import canonical_json, canonical_time, sha256_hex
 from audit.history import save_with_history
 from casework import audit_actions
 from casework.conflicts import ConflictCheck, check_conflict
@@ -38,7 +38,7 @@ from casework.models import (
 )
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
-from casework.thresholds import Evaluation, counts, evaluate, parse_rules
+from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
 from casework.workflow import (
     Action,
     CaseActionError,
@@ -49,7 +49,14 @@ from casework.workflow import (
     transition_for,
     transitions_from,
 )
-from flags.models import EvidenceRecord, EvidenceStatus, Subject
+from flags.models import (
+    EvidenceRecord,
+    EvidenceStatus,
+    Flag,
+    FlagEvidence,
+    FlagStatus,
+    Subject,
+)
 from flags.services import lock_subjects
 from flags.signals import Consequences, StoredFlag
 
@@ -236,6 +243,9 @@ class DecisionRequest:
     # The state the actor saw the case in. When given and the case has moved on since, the
     # action is refused: someone else acted first.
     expected_status: str | None = None
+    # For a signature: the recommendation (its decision id) the signer read. When given and a
+    # newer recommendation has replaced it, the signature is refused.
+    recommendation_id: int | None = None
 
 
 def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Decision:
@@ -351,7 +361,28 @@ def _defer_rule(case: Case, actor: Actor) -> str:
     return ""
 
 
+def _hold_rule(case: Case, actor: Actor) -> str:
+    if actor.role != Role.SYSTEM and not has_disputed_evidence(case):
+        return (
+            "A case is put on hold while a challenge to its evidence is open, and none is: "
+            "there is nothing to wait for."
+        )
+    return ""
+
+
+def _withdraw_rule(case: Case, actor: Actor) -> str:
+    if actor.role != Role.SYSTEM and still_meets_threshold(case):
+        return (
+            f"The case's data still meets threshold policy v{case.policy.version}, so it cannot "
+            "be withdrawn: that is for cases whose corrected data no longer meets it. To end "
+            "it, recommend an outcome for a second person to sign."
+        )
+    return ""
+
+
 _ACTION_RULES: dict[Action, Callable[[Case, Actor], str]] = {
+    Action.HOLD: _hold_rule,
+    Action.WITHDRAW: _withdraw_rule,
     Action.RECOMMEND: _must_be_assignee,
     Action.SIGN_OFF: _sign_off_rule,
     Action.SIGN_REFERRAL: _sign_referral_rule,
@@ -391,6 +422,42 @@ def evidence_hashes(case: Case) -> list[str]:
     return sorted(set(rows))
 
 
+def still_meets_threshold(case: Case) -> bool:
+    """Whether the case's active flags, on their evidence as it stands (withdrawn records left
+    out), still meet the policy the case opened under, as of the day it was evaluated."""
+    rules = parse_rules(case.policy.rules)
+    trace = case.trace if isinstance(case.trace, dict) else {}
+    as_of = date.fromisoformat(trace["as_of"]) if "as_of" in trace else case.opened_at.date()
+    rows = list(
+        Flag.objects.filter(case_links__case=case, status=FlagStatus.ACTIVE).values_list(
+            "pk", "detector__slug", "external_id", "category", "score", "window_end"
+        )
+    )
+    evidence: dict[int, set[int]] = {pk: set() for pk, *_ in rows}
+    rested_on: set[int] = set()
+    links = FlagEvidence.objects.filter(flag_id__in=list(evidence)).values_list(
+        "flag_id", "evidence_id", "evidence__status"
+    )
+    for flag_id, evidence_id, status in links:
+        rested_on.add(flag_id)
+        if status != EvidenceStatus.WITHDRAWN:
+            evidence[flag_id].add(evidence_id)
+    # A flag whose every record has been withdrawn rests on nothing, and no longer counts.
+    candidates = [
+        CandidateFlag(pk, detector, external_id, category, score, ends, frozenset(evidence[pk]))
+        for pk, detector, external_id, category, score, ends in rows
+        if evidence[pk] or pk not in rested_on
+    ]
+    evaluation = evaluate(
+        rules,
+        candidates,
+        policy_version=case.policy.version,
+        as_of=as_of,
+        evaluated_at=timezone.now(),
+    )
+    return evaluation.met
+
+
 def has_disputed_evidence(case: Case) -> bool:
     """Whether a challenge to the data behind the case is open (its evidence is disputed)."""
     return EvidenceRecord.objects.filter(
@@ -408,6 +475,7 @@ class _Change:
     fields: dict[str, Any]
     outcome: str = ""
     deferred_until: date | None = None
+    audit_data: dict[str, Any] = field(default_factory=dict)
 
 
 def _record(
@@ -461,6 +529,7 @@ def _record(
             "evidence_hashes": sha256_hex(canonical_json(decision.evidence_hashes)),
             "rationale_hash": sha256_hex(decision.rationale.encode("utf-8")),
             "no_conflict_declared": decision.no_conflict_declared,
+            **change.audit_data,
         },
         reason=label,
     )
@@ -504,7 +573,21 @@ def _recommend(
 
 
 def _signed_outcome(case: Case, request: DecisionRequest) -> Outcome:
-    if request.outcome and request.outcome != case.recommended_outcome:
+    """The outcome a signer signs: they must name it, and it must be the one recommended."""
+    recommended = Outcome(case.recommended_outcome)
+    if request.recommendation_id is not None:
+        latest = _latest(case, DecisionKind.RECOMMENDATION)
+        if latest is None or latest.pk != request.recommendation_id:
+            raise TransitionRefused(
+                "The recommendation changed after you read it. Nothing was saved; read the case "
+                "again before you sign."
+            )
+    if not request.outcome:
+        raise InvalidDecision(
+            f"Name the outcome you are signing: the recommendation is {recommended.label.lower()}.",
+            field="outcome",
+        )
+    if request.outcome != case.recommended_outcome:
         raise InvalidDecision(
             f"The recommendation is {Outcome(case.recommended_outcome).label.lower()}. To sign a "
             "different outcome, return the case for correction.",
@@ -533,13 +616,26 @@ def referral_signatures(case: Case) -> list[Decision]:
     """The senior signatures on the case's current referral recommendation, oldest first."""
     if case.recommended_at is None:
         return []
-    # Decisions are insert-only, so ids order them even when two share a timestamp.
-    latest = case.decisions.filter(kind=DecisionKind.RECOMMENDATION).order_by("-pk").first()
-    return list(
+    # A signature counts only for the recommendation it was made on, with nothing between (no
+    # hold, no release), and on the evidence as it stands now: a corrected record means the
+    # signer signed something else. Decisions are insert-only, so ids order them.
+    since = (
         case.decisions.filter(
-            kind=DecisionKind.SIGN_OFF, outcome=Outcome.REFERRAL, pk__gt=latest.pk if latest else 0
-        ).order_by("pk")
+            kind__in=[DecisionKind.RECOMMENDATION, DecisionKind.HOLD, DecisionKind.RELEASE]
+        )
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
     )
+    current = evidence_hashes(case)
+    signatures = case.decisions.filter(
+        kind=DecisionKind.SIGN_OFF, outcome=Outcome.REFERRAL, pk__gt=since or 0
+    ).order_by("pk")
+    return [signature for signature in signatures if signature.evidence_hashes == current]
+
+
+def _latest(case: Case, kind: DecisionKind) -> Decision | None:
+    return case.decisions.filter(kind=kind).order_by("-pk").first()
 
 
 def _sign_referral(
@@ -617,14 +713,16 @@ def _defer_notification(
     until = request.deferred_until
     today = timezone.localdate()
     longest = settings.NOTIFICATION_DEFERRAL_MAX_DAYS
+    # Counted from the day the case opened, so that renewing a deferral cannot stretch it.
+    latest = timezone.localdate(case.opened_at) + timedelta(days=longest)
     if until is None:
         raise InvalidDecision(
             "Give the date until which the notice is deferred.", field="deferred_until"
         )
-    if not today < until <= today + timedelta(days=longest):
+    if not today < until <= latest:
         raise InvalidDecision(
-            f"A deferral must end after today and within {longest} days "
-            f"(by {(today + timedelta(days=longest)).isoformat()}).",
+            f"A deferral must end after today and within {longest} days of the case opening "
+            f"(by {latest.isoformat()}).",
             field="deferred_until",
         )
     notice = (
@@ -635,6 +733,7 @@ def _defer_notification(
     if notice is None or notice.sent_at is not None:  # refusal() checked; this is the lock
         raise TransitionRefused("The subject has already been told of this case.")
     # The notice falls due at the start of the day after the deferral ends.
+    was_due = notice.due_at
     notice.due_at = timezone.make_aware(
         datetime.combine(until + timedelta(days=1), datetime.min.time())
     )
@@ -645,6 +744,11 @@ def _defer_notification(
         case.status,
         {},
         deferred_until=until,
+        audit_data={
+            "notification": notice.pk,
+            "due_at_before": canonical_time(was_due),
+            "due_at_after": canonical_time(notice.due_at),
+        },
     )
     return _record(case, request, change, actor)
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import actor_for
 from audit.access import Shown, record_access
 from casework import selectors
-from casework.conflicts import check_conflict
+from casework.conflicts import conflict_for_request
 from casework.forms import ActionForm, QueueFilterForm
 from casework.models import Case, CaseStatus, DecisionKind, Outcome
 from casework.services import act_on_case, next_steps
@@ -76,7 +76,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             ],
             "counts": _count_rows(selectors.status_counts(request.user)),  # type: ignore[arg-type]
             "querystring_without_page": query.urlencode(),
-            "barred_entirely": selectors.conflicted_subject_ids(request.user) is None,  # type: ignore[arg-type]
+            "barred": selectors.conflicted_subject_ids(request.user) is None,  # type: ignore[arg-type]
         },
     )
 
@@ -126,9 +126,9 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
 
 def _visible_case(request: HttpRequest, case_id: int) -> Case:
     case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-    if case is not None:
+    if case is not None and request.user.has_perm("casework.view_case", case):
         return case
-    if Case.objects.filter(pk=case_id).exists():
+    if case is not None or Case.objects.filter(pk=case_id).exists():
         raise PermissionDenied("You may not see this case.")
     raise Http404("There is no such case.")
 
@@ -140,7 +140,7 @@ def _render_case(
     links = selectors.flags_of_case(case)
     decisions = selectors.decisions_of_case(case)
     notices = selectors.notifications_of_case(case)
-    conflict = check_conflict(actor.user, case.subject)
+    conflict = conflict_for_request(actor.user, case.subject)
     steps = next_steps(case, actor, conflict)
     record_access(
         [Shown(case.subject_id, "casework.case", case.pk)],
@@ -176,6 +176,9 @@ def _render_case(
             "notice": next((n for n in notices if n.kind == "case_opened"), None),
             "deferral_max_days": settings.NOTIFICATION_DEFERRAL_MAX_DAYS,
             "conflict": conflict,
+            "recommendation": next(
+                (d for d in reversed(decisions) if d.kind == DecisionKind.RECOMMENDATION), None
+            ),
         },
         status=status,
     )

@@ -91,8 +91,10 @@ def test_an_administrator_may_use_the_admin_site(admin_actor: Actor) -> None:
     ("args", "message"),
     [
         (["x", "--role", "reviewer", "--subject", "NOPE"], "No subject has staff number 'NOPE'"),
-        (["admin.one", "--role", "reviewer"], "already exists"),
-        (["bad name!", "--role", "reviewer"], "Enter a valid username"),
+        (["admin.one", "--role", "oversight"], "already exists"),
+        (["bad name!", "--role", "oversight"], "Enter a valid username"),
+        (["rev", "--role", "reviewer"], "must be linked to their own record"),
+        (["rev", "--role", "senior_reviewer"], "must be linked to their own record"),
         (["x", "--role", "reviewer", "--actor", "nobody"], "No active user named 'nobody'"),
     ],
 )
@@ -114,7 +116,7 @@ def test_a_weak_password_is_refused(tmp_path: Path, admin_actor: Actor) -> None:
     password_file.write_text("password\n")
 
     with pytest.raises(CommandError, match="too common"):
-        run("weak", "--role", "reviewer", "--password-file", str(password_file))
+        run("weak", "--role", "oversight", "--password-file", str(password_file))
     assert not get_user_model().objects.filter(username="weak").exists()
 
 
@@ -137,7 +139,7 @@ def test_system_and_detector_are_not_roles_for_people(admin_actor: Actor) -> Non
 
 
 def test_a_token_is_revoked_by_its_prefix(admin_actor: Actor) -> None:
-    user = create_user("rita", role=Role.REVIEWER, actor=admin_actor)
+    user = create_user("rita", role=Role.OVERSIGHT, actor=admin_actor)
     token = issue_personal_token(user, actor=admin_actor)
     tail = AuditTail()
 

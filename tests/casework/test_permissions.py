@@ -30,10 +30,11 @@ OTHERS = (
 )
 EVERYONE = REVIEWERS + OTHERS
 
-# On an open case: which actions each reviewing role may take now (the rest are refused, 409).
+# On an open case with no challenge open, whose data no longer meets the threshold: which actions
+# each reviewing role may take now (the rest are refused, 409).
 ALLOWED_ON_OPEN = {
-    "rita.reviewer": {"start_review", "hold", "withdraw"},
-    "sam.senior": {"start_review", "hold", "withdraw", "defer_notification"},
+    "rita.reviewer": {"start_review", "withdraw"},
+    "sam.senior": {"start_review", "withdraw", "defer_notification"},
 }
 
 

@@ -41,9 +41,19 @@ def case() -> Case:
 
 
 def act(case: Case, user: Any, action: str, **fields: Any) -> Decision:
+    """``action`` by ``user``; a signer names the recommended outcome unless told otherwise."""
+    if action in ("sign_off", "sign_referral") and "outcome" not in fields:
+        fields["outcome"] = Case.objects.get(pk=case.pk).recommended_outcome
     fields.setdefault("rationale", REASONS)
     fields.setdefault("no_conflict_declared", True)
     return act_on_case(case.pk, DecisionRequest(action=action, **fields), actor=actor_for(user))
+
+
+def dispute(case: Case) -> None:
+    """Test set-up standing in for the appeals app: a challenge to the case's evidence opens."""
+    EvidenceRecord.objects.filter(flags__case_links__case=case).update(
+        status=EvidenceStatus.DISPUTED
+    )
 
 
 def to_awaiting(
@@ -205,9 +215,7 @@ def test_a_referral_cannot_be_signed_while_its_evidence_is_challenged(
     case: Case, people: dict[str, Any]
 ) -> None:
     to_awaiting(case, people, "referral")
-    EvidenceRecord.objects.filter(flags__case_links__case=case).update(
-        status=EvidenceStatus.DISPUTED  # test setup: challenges arrive with the appeals app
-    )
+    dispute(case)
 
     with pytest.raises(TransitionRefused, match="challenge to the evidence"):
         act(case, people["sam.senior"], "sign_referral")
@@ -285,6 +293,9 @@ def test_a_hold_is_released_by_the_system_to_the_state_it_came_from(
     case: Case, people: dict[str, Any]
 ) -> None:
     to_awaiting(case, people, "no_further_action")
+    with pytest.raises(TransitionRefused, match="none is: there is nothing to wait for"):
+        act(case, people["ravi.reviewer"], "hold")
+    dispute(case)
     act(case, people["ravi.reviewer"], "hold")
 
     with pytest.raises(TransitionRefused, match="needs a system"):
@@ -383,3 +394,73 @@ def test_an_unknown_case_is_refused(people: dict[str, Any]) -> None:
 def test_actor_for_names_the_role_held(people: dict[str, Any]) -> None:
     assert isinstance(actor_for(people["sam.senior"]), Actor)
     assert actor_for(people["sam.senior"]).role == "senior_reviewer"
+
+
+def test_a_reviewer_cannot_withdraw_a_case_whose_data_still_meets_the_threshold(
+    people: dict[str, Any], detector_client: Any
+) -> None:
+    from flags.models import Subject
+    from tests.factories import StrongFlagItemFactory
+    from tests.ingest_client import post_flags
+
+    subject = SubjectFactory.create(unit="East Response")
+    post_flags(detector_client, [StrongFlagItemFactory.build(subject=subject.staff_number)])
+    opened = Case.objects.get(subject=Subject.objects.get(pk=subject.pk))
+
+    with pytest.raises(TransitionRefused, match="still meets threshold policy v1"):
+        act(opened, people["rita.reviewer"], "withdraw")
+
+    EvidenceRecord.objects.filter(flags__case_links__case=opened).update(
+        status=EvidenceStatus.WITHDRAWN  # test set-up: a challenge upheld withdraws the record
+    )
+    act(opened, people["rita.reviewer"], "withdraw")
+    opened.refresh_from_db()
+    assert opened.status == CaseStatus.WITHDRAWN
+
+
+def test_a_signer_must_name_the_outcome_and_sign_the_recommendation_they_read(
+    case: Case, people: dict[str, Any]
+) -> None:
+    to_awaiting(case, people, "welfare_support")
+    read = case.decisions.get(kind=DecisionKind.RECOMMENDATION)
+    act(case, people["sam.senior"], "return_for_correction")
+    act(case, people["rita.reviewer"], "recommend", outcome="welfare_support")
+
+    with pytest.raises(InvalidDecision, match="Name the outcome you are signing"):
+        act(case, people["ravi.reviewer"], "sign_off", outcome="")
+    with pytest.raises(TransitionRefused, match="The recommendation changed after you read it"):
+        act(case, people["ravi.reviewer"], "sign_off", recommendation_id=read.pk)
+
+    latest = case.decisions.filter(kind=DecisionKind.RECOMMENDATION).latest("pk")
+    act(case, people["ravi.reviewer"], "sign_off", recommendation_id=latest.pk)
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.CLOSED
+
+
+def test_a_first_referral_signature_lapses_when_the_evidence_changes(
+    case: Case, people: dict[str, Any]
+) -> None:
+    to_awaiting(case, people, "referral")
+    act(case, people["sam.senior"], "sign_referral")
+    EvidenceRecord.objects.filter(flags__case_links__case=case).update(
+        content_hash="f" * 64  # test set-up: a correction changed the record
+    )
+
+    second = act(case, people["sue.senior"], "sign_referral")
+
+    assert second.kind == DecisionKind.SIGN_OFF  # a first signature again, not the second
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.AWAITING_SIGN_OFF
+
+
+def test_a_deferral_cannot_be_stretched_by_renewing_it(
+    case: Case, people: dict[str, Any], time_machine: Any
+) -> None:
+    act(case, people["sam.senior"], "defer_notification", deferred_until=NOW.date() + timedelta(60))
+    time_machine.move_to(NOW + timedelta(days=59), tick=False)
+
+    with pytest.raises(InvalidDecision, match="within 90 days of the case opening"):
+        act(
+            case,
+            people["sue.senior"],
+            "defer_notification",
+            deferred_until=NOW.date() + timedelta(days=120),
+        )

@@ -23,6 +23,8 @@ REASONS = "Reasons long enough to be accepted by the service."
 
 
 def act(case_id: int, user: Any, action: str, **fields: Any) -> Any:
+    if action in ("sign_off", "sign_referral") and "outcome" not in fields:
+        fields["outcome"] = Case.objects.get(pk=case_id).recommended_outcome
     request = DecisionRequest(action, REASONS, no_conflict_declared=True, **fields)
     return act_on_case(case_id, request, actor=actor_for(user))
 

@@ -51,11 +51,13 @@ class Command(BaseCommand):
             actor = command_actor(options["actor"])
         except UnknownActor as exc:
             raise CommandError(str(exc)) from exc
-        staff = list(
-            Subject.objects.filter(
-                unit__icontains=STANDARDS_UNIT, active=True, user__isnull=True
-            ).order_by("staff_number")
-        )
+        unlinked = Subject.objects.filter(active=True, user__isnull=True).order_by("staff_number")
+        # Professional Standards staff first; in a small force there may be too few, and every
+        # reviewer must be someone in the register.
+        staff = [
+            *unlinked.filter(unit__icontains=STANDARDS_UNIT),
+            *unlinked.exclude(unit__icontains=STANDARDS_UNIT)[:10],
+        ]
         lines = [
             "# Scrutiny demo sign-ins, written by manage.py seed_demo_users: role username password"
         ]
