@@ -312,6 +312,7 @@ class World:
     detectors: dict[str, tuple[int, int]]  # slug: (detector id, service user id)
     staff: Staff
     policy_id: int
+    policy_version: int
     rules: dict[str, "CategoryRule"]
     now: datetime
 
@@ -453,12 +454,13 @@ def register_detectors() -> dict[str, tuple[int, int]]:
     return found
 
 
-def active_rules() -> tuple[int, dict[str, "CategoryRule"]]:
-    from casework.selectors import active_policy
+def active_policy() -> tuple[int, int, dict[str, "CategoryRule"]]:
+    """The active threshold policy's id, version and rules."""
+    from casework.selectors import active_policy as active
     from casework.thresholds import parse_rules
 
-    policy = active_policy()
-    return policy.pk, parse_rules(policy.rules)
+    policy = active()
+    return policy.pk, policy.version, parse_rules(policy.rules)
 
 
 # --- cases, planned before their flags --------------------------------------------------------
@@ -787,7 +789,7 @@ DECISION_COLUMNS = (
     "id", "case_id", "kind", "outcome", "rationale", "made_at", "made_by_id", "role",
     "no_conflict_declared", "status_before", "status_after", "policy_version", "evidence_hashes",
 )  # fmt: skip
-CASE_FLAG_COLUMNS = ("id", "case_id", "flag_id", "attached_at", "via")
+CASE_FLAG_COLUMNS = ("id", "case_id", "flag_id", "attached_at", "via", "category")
 NOTIFICATION_COLUMNS = ("id", "case_id", "subject_id", "kind", "created_at", "due_at", "sent_at")
 DECISION_LABELS = {
     "triage": "review started",
@@ -897,8 +899,10 @@ def step_times(rng: random.Random, plan: PlannedCase, steps: int, now: datetime)
         if plan.status in LIVE_AGE
         else min(room, timedelta(days=rng.uniform(14, 75)))
     )
+    if not steps:
+        return []
     fractions = [*sorted(rng.uniform(0.05, 1) for _ in range(steps - 1)), 1.0]
-    return [plan.opened_at + span * f for f in fractions[-steps:]] if steps else []
+    return [plan.opened_at + span * f for f in fractions]
 
 
 def story(rng: random.Random, plan: PlannedCase) -> tuple[str, ...]:
@@ -938,7 +942,7 @@ def case_trace(plan: PlannedCase, world: World) -> dict[str, Any]:
     evaluation = evaluate(
         world.rules,
         opening,
-        policy_version=1,
+        policy_version=world.policy_version,
         as_of=plan.opened_at.date(),
         evaluated_at=plan.opened_at,
     )
@@ -980,7 +984,7 @@ def history_row(
 
 def record_step(
     tables: CaseTables, ids: Ids, case: dict[str, Any], plan: PlannedCase, change: Change,
-    when: datetime, staff: Staff,
+    when: datetime, world: World,
 ) -> None:  # fmt: skip
     """Write the decision, the case's new state and its history row, as services._record does."""
     decision_id = ids.next("decision")
@@ -988,8 +992,8 @@ def record_step(
     tables.decisions.append(
         (
             decision_id, case["id"], change.kind, change.outcome, RATIONALES[change.kind], when,
-            change.user, staff.role(change.user), True, case["status"], change.status_after, 1,
-            json.dumps(hashes),
+            change.user, world.staff.role(change.user), True, case["status"], change.status_after,
+            world.policy_version, json.dumps(hashes),
         )
     )  # fmt: skip
     if change.kind == "sign_off" and change.outcome == "referral":
@@ -1024,7 +1028,7 @@ def notices(tables: CaseTables, ids: Ids, case: dict[str, Any], now: datetime) -
 def links(tables: CaseTables, ids: Ids, case_id: int, plan: PlannedCase) -> None:
     for f in plan.flags:
         attached, via = (f.received_at, "joining") if f.joining else (plan.opened_at, "opening")
-        tables.links.append((ids.next("link"), case_id, f.id, attached, via))
+        tables.links.append((ids.next("link"), case_id, f.id, attached, via, plan.category))
 
 
 def build_case(
@@ -1032,12 +1036,12 @@ def build_case(
 ) -> None:
     case_id = ids.next("case")
     case = new_case_row(case_id, plan, world)
-    reason = "threshold met under policy v1"
+    reason = f"threshold met under policy v{world.policy_version}"
     tables.history.append(history_row(case, plan.opened_at, reason, "+", world.staff.system))
     names = story(rng, plan)
     for name, when in zip(names, step_times(rng, plan, len(names), world.now), strict=True):
         change = STEPS[name](case, plan, rng, world.staff)
-        record_step(tables, ids, case, plan, change, when, world.staff)
+        record_step(tables, ids, case, plan, change, when, world)
     if case["status"] != plan.status:
         raise AssertionError(f"case {case_id} ended {case['status']}, planned {plan.status}")
     tables.cases.append(tuple(case[c] for c in CASE_COLUMNS))
@@ -1092,13 +1096,14 @@ def load_force(dsn: str, sizes: Sizes, seed: int) -> World:
     extra = len(SENIOR_NAMES) + len(REVIEWER_NAMES)
     force = build_force(sizes.subjects - extra, seed)
     staff_numbers = load_subjects(dsn, force)
-    policy_id, rules = active_rules()
+    policy_id, policy_version, rules = active_policy()
     return World(
         staff_numbers=staff_numbers,
         weights=category_weights(force, extra),
         detectors=register_detectors(),
         staff=set_up_people(),
         policy_id=policy_id,
+        policy_version=policy_version,
         rules=rules,
         now=timezone.now(),
     )
@@ -1133,7 +1138,13 @@ def build(name: str, sizes: Sizes, seed: int) -> float:
 def ensure_built(name: str, sizes: Sizes, *, reuse: bool, seed: int) -> float | None:
     """Build ``name`` unless reusing one an earlier run finished; the build's seconds, or None."""
     if reuse and is_built(name, sizes):
-        print(f"Reusing database {name}.")
+        print(f"Reusing database {name} (applying any new migrations).")
+        from django.core.management import call_command
+
+        use_database(name)
+        call_command("migrate", interactive=False, verbosity=0)
+        with psycopg.connect(f"{PG}/{name}", autocommit=True) as conn:
+            conn.execute("ANALYZE")
         return None
     print(f"Building database {name}: {sizes.subjects:,} subjects, {sizes.flags:,} flags, ...")
     seconds = build(name, sizes, seed)
@@ -1272,7 +1283,7 @@ def signed_in(mode: str) -> tuple["Client", "User", dict[str, str]]:
     from audit.actors import system_actor
 
     reviewer = User.objects.get(username=BENCH_REVIEWER)
-    client = Client()
+    client = Client(raise_request_exception=False)  # a 500 is reported as a failed page
     client.force_login(reviewer)
     headers = {}
     if mode == "api":

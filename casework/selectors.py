@@ -4,12 +4,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import models
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db import connection, models
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from accounts.roles import role_of
 from casework.models import (
@@ -18,7 +16,6 @@ from casework.models import (
     CaseFlag,
     CaseStatus,
     Decision,
-    DeclaredConflict,
     Notification,
     PolicyStatus,
     ThresholdPolicy,
@@ -84,40 +81,39 @@ def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
     }
 
 
-def conflicted_subject_ids(user: User) -> Any | None:
-    """A subquery of the subjects whose cases ``user`` may not see, by the conflict check's
-    rules (themselves, their chain of command both ways, their unit, their declarations);
-    None when they may see none at all: they have a live case of their own, or their account
-    is not linked to their record in the register.
+def conflicted_subject_ids(user: User) -> list[int] | None:
+    """The subjects whose cases ``user`` may not see, by the conflict check's rules (themselves,
+    their chain of command both ways, their unit, their declarations); None when they may see
+    none at all: they have a live case of their own, or their account is not linked to their
+    record in the register.
 
-    One recursive query, so the work queue costs the same however large the force is. Kept on
-    the user object for the rest of the request.
+    Worked out in one recursive query and kept on the user object for the rest of the request;
+    the work queue then filters by a short list of ids, whatever the size of the force.
     """
     if not hasattr(user, _SCOPE_CACHE):
         setattr(user, _SCOPE_CACHE, _conflicted_subject_ids(user))
-    return getattr(user, _SCOPE_CACHE)
+    cached: list[int] | None = getattr(user, _SCOPE_CACHE)
+    return cached
 
 
 _SCOPE_CACHE = "_scrutiny_conflicted_subjects"
 
 
-def _conflicted_subject_ids(user: User) -> Any | None:
+def _conflicted_subject_ids(user: User) -> list[int] | None:
     own = Subject.objects.filter(user=user).values_list("pk", "unit").first()
-    declared = DeclaredConflict.objects.filter(user=user).values("subject_id")
     if own is None:
         return None  # the conflict check fails closed for an account with no record
     own_id, unit = own
     if Case.objects.filter(subject_id=own_id, status__in=LIVE_STATUSES).exists():
         return None
-    # Parameters are bound, never interpolated: the SQL text is a constant.
-    related = RawSQL(_CHAIN_SQL, [own_id, own_id, own_id, own_id])  # noqa: S611
-    return Subject.objects.filter(Q(pk__in=related) | Q(unit=unit) | Q(pk__in=declared)).values(
-        "pk"
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_CONFLICTED_SQL, [own_id, own_id, unit, user.pk])
+        return sorted({row[0] for row in cursor.fetchall()})
 
 
-# The subject, everyone above them and everyone below them in the line-management tree.
-_CHAIN_SQL = """
+# The person, everyone above and below them in the line-management tree, everyone in their
+# unit, and everyone they declared a conflict with. UNION stops a loop in the register.
+_CONFLICTED_SQL = """
 WITH RECURSIVE
     above(id, manager) AS (
         SELECT id, line_manager_id FROM flags_subject WHERE id = %s
@@ -129,7 +125,10 @@ WITH RECURSIVE
         UNION
         SELECT s.id FROM flags_subject s JOIN below b ON s.line_manager_id = b.id
     )
-SELECT id FROM above WHERE id <> %s UNION SELECT id FROM below WHERE id <> %s
+SELECT id FROM above
+UNION SELECT id FROM below
+UNION SELECT id FROM flags_subject WHERE unit = %s
+UNION SELECT subject_id FROM casework_declaredconflict WHERE user_id = %s
 """
 
 
@@ -141,7 +140,7 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     excluded = conflicted_subject_ids(user)
     if excluded is None:
         return Case.objects.none()
-    return Case.objects.exclude(subject_id__in=excluded)
+    return Case.objects.exclude(subject_id__in=excluded) if excluded else Case.objects.all()
 
 
 class QueueSort(models.TextChoices):
@@ -184,7 +183,7 @@ def work_queue(user: User, filters: QueueFilters) -> QuerySet[Case]:
         cases = cases.filter(status__in=LIVE_STATUSES)
     if filters.category:
         cases = cases.filter(
-            Exists(CaseFlag.objects.filter(case=OuterRef("pk"), flag__category=filters.category))
+            Exists(CaseFlag.objects.filter(case=OuterRef("pk"), category=filters.category))
         )
     if filters.unit:
         cases = cases.filter(subject__unit=filters.unit)
@@ -193,12 +192,14 @@ def work_queue(user: User, filters: QueueFilters) -> QuerySet[Case]:
     if filters.assigned_to_me:
         cases = cases.filter(assignee=user)
     ordering = _ORDERING.get(QueueSort(filters.sort), _ORDERING[QueueSort.LONGEST_WAITING])
-    return cases.select_related("subject", "assignee").order_by(*ordering)
+    # The trace is the widest column and the queue never shows it.
+    return cases.select_related("subject", "assignee").defer("trace").order_by(*ordering)
 
 
 def status_counts(user: User) -> dict[str, int]:
     """How many cases ``user`` may see in each state (every state, zero included)."""
-    rows = cases_visible_to(user).order_by().values_list("status").annotate(n=Count("pk"))
+    # COUNT(*), not COUNT(id): the count then reads only the (status, subject) index.
+    rows = cases_visible_to(user).order_by().values_list("status").annotate(n=Count("*"))
     found = dict(rows)
     return {status: found.get(status, 0) for status in CaseStatus.values}
 
@@ -207,7 +208,7 @@ def categories_of(case_ids: Iterable[int]) -> dict[int, list[str]]:
     """The flag categories on each case, sorted: one query for a page of cases."""
     rows = (
         CaseFlag.objects.filter(case_id__in=list(case_ids))
-        .values_list("case_id", "flag__category")
+        .values_list("case_id", "category")
         .distinct()
         .order_by()
     )

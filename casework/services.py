@@ -117,8 +117,19 @@ def open_or_update_cases_for_new_flags(
         for case in opened:
             evaluation = evaluations[case.subject_id]
             flag_ids_counted = evaluation.counted_flag_ids()
+            category_of = {
+                flag["id"]: item["category"]
+                for item in evaluation.categories
+                for flag in item["counted"]
+            }
             links += [
-                CaseFlag(case=case, flag_id=flag_id, attached_at=now, via=AttachedVia.OPENING)
+                CaseFlag(
+                    case=case,
+                    flag_id=flag_id,
+                    attached_at=now,
+                    via=AttachedVia.OPENING,
+                    category=category_of[flag_id],
+                )
                 for flag_id in flag_ids_counted
             ]
             attached.update(dict.fromkeys(flag_ids_counted, case.pk))
@@ -144,7 +155,13 @@ def open_or_update_cases_for_new_flags(
                 continue
             if counts(rule, new.score, new.window_end, as_of):
                 links.append(
-                    CaseFlag(case=case, flag_id=new.id, attached_at=now, via=AttachedVia.JOINING)
+                    CaseFlag(
+                        case=case,
+                        flag_id=new.id,
+                        attached_at=now,
+                        via=AttachedVia.JOINING,
+                        category=new.category,
+                    )
                 )
                 attached[new.id] = case.pk
                 newly_attached.setdefault(case.pk, []).append(new.id)

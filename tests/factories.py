@@ -189,7 +189,9 @@ class CaseFactory(factory.django.DjangoModelFactory[Case]):
         flag = FlagFactory.create(subject=obj.subject)
         evidence = EvidenceRecordFactory.create(content_hash=f"{obj.subject.pk:064d}")
         FlagEvidence.objects.create(flag=flag, evidence=evidence, position=0)
-        CaseFlag.objects.create(case=obj, flag=flag, attached_at=NOW, via=AttachedVia.OPENING)
+        CaseFlag.objects.create(
+            case=obj, flag=flag, attached_at=NOW, via=AttachedVia.OPENING, category=flag.category
+        )
         Notification.objects.create(
             subject=obj.subject,
             case=obj,

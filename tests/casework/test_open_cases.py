@@ -277,6 +277,9 @@ def test_counting_flags_of_unmet_categories_join_at_opening_and_the_trace_says_w
     assert answers(response) == [("created", case.pk), ("created", case.pk)]
     via = dict(CaseFlag.objects.values_list("flag__external_id", "via"))
     assert via == {strong["external_id"]: "opening", attendance["external_id"]: "opening"}
+    # Each link carries its flag's category, for the work queue's category filter.
+    assert all(link.category == link.flag.category for link in CaseFlag.objects.all())
+    assert {link.category for link in CaseFlag.objects.all()} == {"overtime_fraud", "attendance"}
     met = {item["category"]: item["met"] for item in case.trace["categories"]}
     assert met == {"overtime_fraud": True, "attendance": False}
     assert case.trace["summary"].startswith("Overtime fraud:")
@@ -340,6 +343,7 @@ def test_a_new_counting_flag_joins_the_subjects_live_case(
     assert answers(response) == [("created", live_case.pk)]
     assert Case.objects.count() == 1
     assert CaseFlag.objects.get(flag=joined).via == "joining"
+    assert CaseFlag.objects.get(flag=joined).category == "overtime_fraud"
     assert tail.actions() == [
         ("flag.received", "flags.flag", str(joined.pk)),
         ("case.flags_attached", "casework.case", str(live_case.pk)),

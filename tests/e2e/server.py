@@ -190,10 +190,9 @@ def running_server(env: dict[str, str], log_path: Path, timings: SetUpTimings) -
     server_env = {
         **env,
         "DEBUG": "false",
+        # Cookies stay secure, as in production: Chromium treats http://127.0.0.1 as a secure
+        # context and sends them back.
         "ALLOWED_HOSTS": "127.0.0.1",
-        # Plain http on loopback: a secure cookie would never come back.
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
     }
     command = [
         str(BIN / "gunicorn"),
