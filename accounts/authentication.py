@@ -3,38 +3,25 @@
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
-from rest_framework.request import Request
 
 from accounts.models import PersonalToken
-from config.tokens import bearer_token, hash_token
+from config.tokens import BearerTokenAuthentication
 
 
-class PersonalTokenAuthentication(authentication.BaseAuthentication):
+class PersonalTokenAuthentication(BearerTokenAuthentication):
     """``Authorization: Bearer <personal token>``; the request's user is the token's owner."""
 
-    def authenticate(self, request: Request) -> tuple[Any, PersonalToken] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
-            return None
-        token = bearer_token(header)
-        if token is None:
-            raise exceptions.AuthenticationFailed(
-                "Send your personal API token as 'Authorization: Bearer <token>'."
-            )
+    owner = "your personal"
+
+    def find(self, token_hash: str) -> tuple[Any, PersonalToken] | None:
         record = (
             PersonalToken.objects.select_related("user")
-            .filter(token_hash=hash_token(token), revoked_at=None)
+            .filter(token_hash=token_hash, revoked_at=None)
             .first()
         )
         if record is None or not record.user.is_active:
-            raise exceptions.AuthenticationFailed(
-                "This API token is not recognised, or has been revoked."
-            )
+            return None
         return record.user, record
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="scrutiny"'
 
 
 class PersonalTokenScheme(OpenApiAuthenticationExtension):

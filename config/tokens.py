@@ -6,6 +6,10 @@ Tokens carry 256 bits of entropy, so a fast hash is enough: there is nothing to 
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 
 @dataclass(frozen=True)
@@ -32,3 +36,33 @@ def bearer_token(header: str) -> str | None:
     if keyword.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <token>`` for DRF. Subclasses say whose token it is (``owner``,
+    for the error message) and find the live record for a token's hash (``find``)."""
+
+    owner = "your"
+
+    def find(self, token_hash: str) -> tuple[Any, Any] | None:
+        """The (user, token record) for a live token with this hash, or None."""
+        raise NotImplementedError
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        token = bearer_token(header)
+        if token is None:
+            raise exceptions.AuthenticationFailed(
+                f"Send {self.owner} API token as 'Authorization: Bearer <token>'."
+            )
+        found = self.find(hash_token(token))
+        if found is None:
+            raise exceptions.AuthenticationFailed(
+                "This API token is not recognised, or has been revoked."
+            )
+        return found
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="scrutiny"'

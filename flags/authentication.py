@@ -4,40 +4,25 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
-from rest_framework.request import Request
 
-from config.tokens import bearer_token, hash_token
+from config.tokens import BearerTokenAuthentication
 from flags.models import DetectorToken
 
 
-class DetectorTokenAuthentication(authentication.BaseAuthentication):
+class DetectorTokenAuthentication(BearerTokenAuthentication):
     """``Authorization: Bearer <token>``; the request's user is the detector's service user."""
 
-    keyword = "Bearer"
+    owner = "the detector's"
 
-    def authenticate(self, request: Request) -> tuple[Any, DetectorToken] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
-            return None
-        token = bearer_token(header)
-        if token is None:
-            raise exceptions.AuthenticationFailed(
-                "Send the detector's API token as 'Authorization: Bearer <token>'."
-            )
+    def find(self, token_hash: str) -> tuple[Any, DetectorToken] | None:
         record = (
             DetectorToken.objects.select_related("detector", "detector__user")
-            .filter(token_hash=hash_token(token))
+            .filter(token_hash=token_hash)
             .first()
         )
         if record is None or (record.revoked_at and record.revoked_at <= timezone.now()):
-            raise exceptions.AuthenticationFailed(
-                "This API token is not recognised, or has been revoked."
-            )
+            return None
         return record.detector.user, record
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="scrutiny"'
 
 
 class DetectorTokenScheme(OpenApiAuthenticationExtension):

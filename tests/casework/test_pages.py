@@ -216,7 +216,10 @@ def test_nobody_sees_a_case_about_themselves(people: dict[str, Any]) -> None:
     own = CaseFactory.create(subject=people["rita.reviewer"].subject)
     client = signed_in(people, "rita.reviewer")
 
-    assert client.get(f"/cases/{own.pk}/").status_code == 403
+    refused = client.get(f"/cases/{own.pk}/")
+    assert refused.status_code == 403
+    assert "You may not see this page" in refused.content.decode()
+    assert client.get("/cases/999999/").status_code == 404
     page = client.get("/cases/").content.decode()
     assert "You may not see or act on cases at present" in page
     assert "of your own" not in page  # nothing says a case about them exists
