@@ -251,9 +251,7 @@ def decision_out(decision: Any) -> dict[str, Any]:
 
 
 class QueueQuery(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(
-        choices=[*CaseStatus.values, selectors.ALL_STATUSES], required=False
-    )
+    status = serializers.ChoiceField(choices=selectors.QUEUE_STATUS_CHOICES, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     unit = serializers.CharField(required=False, max_length=100)
     due_before = serializers.DateField(required=False)

@@ -158,6 +158,8 @@ _ORDERING = {
 }
 
 ALL_STATUSES = "all"
+# The queue's state filter: a state, or every case.
+QUEUE_STATUS_CHOICES = [*CaseStatus.choices, (ALL_STATUSES, "Every case")]
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several fields are called "status" with different choices: name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "casework.models.CaseStatus",
+        "QueueStatusEnum": "casework.selectors.QUEUE_STATUS_CHOICES",
+    },
 }
 
 # Ingest batches of 1,000 flags with evidence run to a few megabytes.
