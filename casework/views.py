@@ -209,7 +209,12 @@ def _action_form(case: Case, action: Action, bound: ActionForm | None) -> _Actio
 
 def _trace_categories(case: Case) -> list[dict[str, Any]]:
     categories = case.trace.get("categories", []) if isinstance(case.trace, dict) else []
-    return [item for item in categories if isinstance(item, dict)]
+    labels = dict(Category.choices)
+    return [
+        {**item, "label": labels.get(item.get("category", ""), item.get("category", ""))}
+        for item in categories
+        if isinstance(item, dict)
+    ]
 
 
 @dataclass

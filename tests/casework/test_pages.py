@@ -146,6 +146,10 @@ def test_the_queue_filters_and_sorts(people: dict[str, Any], case: Case) -> None
 def test_a_case_page_explains_the_case_and_offers_what_the_viewer_may_do(
     people: dict[str, Any], case: Case
 ) -> None:
+    met = {"category": "overtime_fraud", "met": True, "explanation": "Two flags.", "counted": []}
+    trace = {"summary": "Overtime fraud: met.", "categories": [{**met, "rule": {"min_score": 0.6}}]}
+    Case.objects.filter(pk=case.pk).update(trace=trace)  # test set-up: a trace with a category
+
     response = signed_in(people, "rita.reviewer").get(f"/cases/{case.pk}/")
 
     page = response.content.decode()
@@ -156,6 +160,7 @@ def test_a_case_page_explains_the_case_and_offers_what_the_viewer_may_do(
     assert 'data-action="defer_notification"' not in page
     assert "needs a senior reviewer, not a reviewer" in page
     assert "Passed: this case is not about you" in page
+    assert "Overtime fraud: threshold met" in page
     assert AccessEvent.objects.filter(view="case-page", subject_id=case.subject_id).count() == 1
 
 
