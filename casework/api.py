@@ -110,6 +110,7 @@ class DecisionOut(serializers.Serializer[Any]):
     policy_version = serializers.IntegerField()
     evidence_hashes = serializers.ListField(child=serializers.CharField())
     deferred_until = serializers.DateField(allow_null=True)
+    assigned_to = serializers.CharField(allow_null=True)
 
 
 class NextStepOut(serializers.Serializer[Any]):
@@ -138,6 +139,12 @@ class TransitionIn(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     deferred_until = serializers.DateField(required=False, allow_null=True)
     expected_status = serializers.ChoiceField(choices=CaseStatus.choices, required=False)
+    assign_to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=150,
+        help_text="For assign: the username of the reviewer the case is given to.",
+    )
     recommendation = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -247,6 +254,7 @@ def decision_out(decision: Any) -> dict[str, Any]:
         "policy_version": decision.policy_version,
         "evidence_hashes": decision.evidence_hashes,
         "deferred_until": decision.deferred_until,
+        "assigned_to": decision.assigned_to.get_username() if decision.assigned_to else None,
     }
 
 
@@ -400,6 +408,7 @@ class CaseTransitionView(APIView):
             deferred_until=data.get("deferred_until"),
             expected_status=data.get("expected_status"),
             recommendation_id=data.get("recommendation"),
+            assign_to=data.get("assign_to", ""),
         )
         try:
             decision = act_on_case(case.pk, decision_request, actor=actor_for(request.user))

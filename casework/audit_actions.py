@@ -30,3 +30,4 @@ CASE_NOTIFICATION_DEFERRED = register(
     "case.notification_deferred", "A senior reviewer deferred notifying the subject of a case."
 )
 NOTIFICATION_SENT = register("notification.sent", "The subject of a case was sent a notice.")
+CASE_ASSIGNED = register("case.assigned", "A senior reviewer assigned a case to a reviewer.")

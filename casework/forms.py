@@ -47,6 +47,7 @@ class ActionForm(forms.Form):
     deferred_until = forms.DateField(
         required=False, label="Tell the subject no later than", widget=forms.DateInput()
     )
+    assign_to = forms.CharField(required=False, max_length=150, label="Reviewer")
     rationale = forms.CharField(widget=forms.Textarea, required=False, max_length=10000)
     no_conflict_declared = forms.BooleanField(
         required=False,
@@ -67,4 +68,5 @@ class ActionForm(forms.Form):
             deferred_until=data.get("deferred_until"),
             expected_status=data.get("expected_status"),
             recommendation_id=data.get("recommendation"),
+            assign_to=data.get("assign_to") or "",
         )

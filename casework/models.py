@@ -223,6 +223,7 @@ class DecisionKind(models.TextChoices):
     HOLD = "hold", "Put on hold"
     RELEASE = "release", "Released from hold"
     WITHDRAWAL = "withdrawal", "Withdrawal"
+    ASSIGNMENT = "assignment", "Assignment"
 
 
 class Decision(models.Model):
@@ -254,6 +255,10 @@ class Decision(models.Model):
     evidence_hashes = models.JSONField(default=list)
     # For a notification deferral: the subject is told on this date at the latest.
     deferred_until = models.DateField(null=True, blank=True)
+    # For an assignment: the reviewer the case was given to.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["made_at", "pk"]

@@ -246,7 +246,17 @@ def flags_of_case(case: Case) -> list[CaseFlag]:
 
 
 def decisions_of_case(case: Case) -> list[Decision]:
-    return list(case.decisions.select_related("made_by").order_by("made_at", "pk"))
+    return list(case.decisions.select_related("made_by", "assigned_to").order_by("made_at", "pk"))
+
+
+def reviewer_usernames() -> list[str]:
+    """Everyone who may be assigned a case, by username: active reviewers and seniors."""
+    return list(
+        User.objects.filter(is_active=True, groups__name__in=list(REVIEWERS))
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
+    )
 
 
 def notifications_of_case(case: Case) -> list[Notification]:

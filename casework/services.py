@@ -11,10 +11,12 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from accounts.roles import role_of
 from audit import log
 from audit.actors import Actor, Role
 from audit.chain import canonical_json, canonical_time, sha256_hex
@@ -40,6 +42,7 @@ from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
 from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
 from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
 from casework.workflow import (
+    REVIEWERS,
     Action,
     CaseActionError,
     ConflictOfInterest,
@@ -263,6 +266,8 @@ class DecisionRequest:
     # For a signature: the recommendation (its decision id) the signer read. When given and a
     # newer recommendation has replaced it, the signature is refused.
     recommendation_id: int | None = None
+    # For an assignment: the username of the reviewer the case is given to.
+    assign_to: str = ""
 
 
 def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Decision:
@@ -397,7 +402,14 @@ def _withdraw_rule(case: Case, actor: Actor) -> str:
     return ""
 
 
+def _start_review_rule(case: Case, actor: Actor) -> str:
+    if case.assignee_id is not None and case.assignee_id != actor.user_id:
+        return "A senior reviewer assigned this case to someone else: only they may start review."
+    return ""
+
+
 _ACTION_RULES: dict[Action, Callable[[Case, Actor], str]] = {
+    Action.START_REVIEW: _start_review_rule,
     Action.HOLD: _hold_rule,
     Action.WITHDRAW: _withdraw_rule,
     Action.RECOMMEND: _must_be_assignee,
@@ -493,6 +505,7 @@ class _Change:
     outcome: str = ""
     deferred_until: date | None = None
     audit_data: dict[str, Any] = field(default_factory=dict)
+    assigned_to: Any = None
 
 
 def _record(
@@ -519,6 +532,7 @@ def _record(
         policy_version=case.policy.version,
         evidence_hashes=evidence_hashes(case),
         deferred_until=change.deferred_until,
+        assigned_to=change.assigned_to,
     )
     fields = dict(change.fields)
     if change.status_after != status_before:
@@ -770,6 +784,36 @@ def _defer_notification(
     return _record(case, request, change, actor)
 
 
+def _assign(case: Case, request: DecisionRequest, transition: Transition, actor: Actor) -> Decision:
+    assignee = (
+        get_user_model().objects.filter(username=request.assign_to, is_active=True).first()
+        if request.assign_to
+        else None
+    )
+    if assignee is None or role_of(assignee) not in REVIEWERS:
+        raise InvalidDecision("Choose a reviewer to assign the case to.", field="assign_to")
+    if assignee.pk == case.assignee_id:
+        raise InvalidDecision(
+            f"The case is already assigned to {assignee.get_username()}.", field="assign_to"
+        )
+    if not check_conflict(assignee, case.subject).passes:
+        # Their reasons are theirs: the assigner learns only that the check does not pass.
+        raise InvalidDecision(
+            f"{assignee.get_username()} may not review this case: the conflict check does not "
+            "pass for them.",
+            field="assign_to",
+        )
+    change = _Change(
+        DecisionKind.ASSIGNMENT,
+        audit_actions.CASE_ASSIGNED,
+        case.status,
+        {"assignee": assignee},
+        audit_data={"assigned_to": assignee.pk, "assigned_from": case.assignee_id},
+        assigned_to=assignee,
+    )
+    return _record(case, request, change, actor)
+
+
 _Handler = Callable[[Case, DecisionRequest, Transition, Actor], Decision]
 _HANDLERS: dict[Action, _Handler] = {
     Action.START_REVIEW: _start_review,
@@ -781,6 +825,7 @@ _HANDLERS: dict[Action, _Handler] = {
     Action.RELEASE: _release,
     Action.WITHDRAW: _withdraw,
     Action.DEFER_NOTIFICATION: _defer_notification,
+    Action.ASSIGN: _assign,
 }
 
 

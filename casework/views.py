@@ -176,6 +176,11 @@ def _render_case(
             "notice": next((n for n in notices if n.kind == "case_opened"), None),
             "deferral_max_days": settings.NOTIFICATION_DEFERRAL_MAX_DAYS,
             "conflict": conflict,
+            "reviewers": (
+                selectors.reviewer_usernames()
+                if any(step.action == Action.ASSIGN and step.available for step in steps)
+                else []
+            ),
             "recommendation": next(
                 (d for d in reversed(decisions) if d.kind == DecisionKind.RECOMMENDATION), None
             ),
@@ -245,7 +250,7 @@ def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Eve
                 decision.made_by.get_username(),
                 decision.role.replace("_", " "),
                 decision.rationale,
-                Outcome(decision.outcome).label if decision.outcome else "",
+                _decided(decision),
             )
         )
     for notice in notices:
@@ -260,6 +265,13 @@ def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Eve
                 )
             )
     return sorted(events, key=lambda event: event.at)
+
+
+def _decided(decision: Any) -> str:
+    """What a decision settled, in words: its outcome, or whom the case went to."""
+    if decision.assigned_to is not None:
+        return f"to {decision.assigned_to.get_username()}"
+    return str(Outcome(decision.outcome).label) if decision.outcome else ""
 
 
 @dataclass

@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     RELEASE = "release", "Release from hold"
     WITHDRAW = "withdraw", "Withdraw"
     DEFER_NOTIFICATION = "defer_notification", "Defer notifying the subject"
+    ASSIGN = "assign", "Assign to a reviewer"
 
 
 REVIEWERS = frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER})
@@ -114,6 +115,13 @@ TRANSITIONS: tuple[Transition, ...] = (
         UNCHANGED,
         SENIOR,
         "the subject has not yet been told; reasons and an expiry date are given",
+    ),
+    Transition(
+        Action.ASSIGN,
+        frozenset({CaseStatus.OPEN, CaseStatus.IN_REVIEW}),
+        UNCHANGED,
+        SENIOR,
+        "the new assignee is a reviewer who passes the conflict check",
     ),
 )
 

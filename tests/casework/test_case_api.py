@@ -239,3 +239,15 @@ def test_an_action_through_the_api_logs_the_case_it_returns(
 
     assert response.status_code == 201
     assert AccessEvent.objects.filter(view="act_on_case", object_id=str(case.pk)).count() == 1
+
+
+def test_a_senior_reviewer_assigns_through_the_api(
+    clients: dict[str, APIClient], case: Case
+) -> None:
+    response = transition(clients["sam.senior"], case, "assign", assign_to="ravi.reviewer")
+
+    assert response.status_code == 201
+    assert response.json()["decision"]["assigned_to"] == "ravi.reviewer"
+    assert response.json()["case"]["assignee"] == "ravi.reviewer"
+    refused = transition(clients["sam.senior"], case, "assign", assign_to="olive.oversight")
+    assert refused.status_code == 422

@@ -263,3 +263,16 @@ def test_page_query_counts_do_not_grow_with_the_data(
 # evidence), the access log, and the case's and its flags' history. Fixed numbers: a change here
 # should be deliberate.
 EXPECTED_QUERIES = [11, 22]
+
+
+def test_a_senior_reviewer_assigns_a_case_from_its_page(people: dict[str, Any], case: Case) -> None:
+    sam = signed_in(people, "sam.senior")
+    page = sam.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-action="assign"' in page
+    assert '<option value="ravi.reviewer">' in page
+
+    response = act(sam, case, "assign", assign_to="ravi.reviewer")
+
+    assert response.status_code == 302
+    timeline = sam.get(f"/cases/{case.pk}/").context["timeline"]
+    assert (timeline[-1].title, timeline[-1].outcome) == ("Assignment", "to ravi.reviewer")

@@ -34,7 +34,7 @@ EVERYONE = REVIEWERS + OTHERS
 # each reviewing role may take now (the rest are refused, 409).
 ALLOWED_ON_OPEN = {
     "rita.reviewer": {"start_review", "withdraw"},
-    "sam.senior": {"start_review", "withdraw", "defer_notification"},
+    "sam.senior": {"start_review", "withdraw", "defer_notification", "assign"},
 }
 
 
@@ -93,6 +93,7 @@ def test_every_action_on_an_open_case_is_allowed_or_refused_by_role(
         "no_conflict_declared": "on",
         "outcome": "no_further_action",
         "deferred_until": "2026-07-01",
+        "assign_to": "ravi.reviewer",
     }
 
     response = browser_for(people, username).post(f"/cases/{case.pk}/act/", data)

@@ -464,3 +464,61 @@ def test_a_deferral_cannot_be_stretched_by_renewing_it(
             "defer_notification",
             deferred_until=NOW.date() + timedelta(days=120),
         )
+
+
+def test_a_senior_reviewer_assigns_a_case_and_only_the_assignee_starts_it(
+    case: Case, people: dict[str, Any]
+) -> None:
+    tail = AuditTail()
+    decision = act(case, people["sam.senior"], "assign", assign_to="ravi.reviewer")
+
+    case.refresh_from_db()
+    assert case.assignee == people["ravi.reviewer"]
+    assert (decision.kind, decision.assigned_to) == (
+        DecisionKind.ASSIGNMENT,
+        people["ravi.reviewer"],
+    )
+    assert (decision.status_before, decision.status_after) == ("open", "open")
+    [event] = tail.events()
+    assert (event.action, event.data["assigned_to"]) == (
+        "case.assigned",
+        people["ravi.reviewer"].pk,
+    )
+    assert case.history.first().history_user == people["sam.senior"]
+    with pytest.raises(TransitionRefused, match="assigned this case to someone else"):
+        act(case, people["rita.reviewer"], "start_review")
+    act(case, people["ravi.reviewer"], "start_review")
+
+
+@pytest.mark.parametrize(
+    ("assign_to", "message"),
+    [
+        ("", "Choose a reviewer"),
+        ("dan.steward", "Choose a reviewer"),
+        ("nobody.at.all", "Choose a reviewer"),
+        ("cora", "may not review this case: the conflict check does not pass for them"),
+    ],
+)
+def test_an_assignment_goes_only_to_a_reviewer_who_passes_the_conflict_check(
+    case: Case, people: dict[str, Any], assign_to: str, message: str
+) -> None:
+    from accounts.services import create_user
+    from audit.actors import Role
+
+    create_user(
+        "cora",
+        role=Role.REVIEWER,
+        subject=SubjectFactory.create(unit=case.subject.unit),
+        actor=actor_for(people["alan.admin"]),
+    )
+    before = row_counts()
+
+    with pytest.raises(InvalidDecision, match=message):
+        act(case, people["sam.senior"], "assign", assign_to=assign_to)
+
+    assert row_counts() == before
+
+
+def test_only_a_senior_reviewer_assigns(case: Case, people: dict[str, Any]) -> None:
+    with pytest.raises(TransitionRefused, match="needs a senior reviewer"):
+        act(case, people["rita.reviewer"], "assign", assign_to="ravi.reviewer")

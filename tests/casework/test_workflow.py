@@ -29,6 +29,7 @@ EXPECTED = {
         for status in ("open", "in_review", "awaiting_sign_off")
     },
     ("on_hold", "release"): ("previous", {"system"}),
+    **{(status, "assign"): ("unchanged", {"senior_reviewer"}) for status in ("open", "in_review")},
     **{
         (status, "defer_notification"): ("unchanged", {"senior_reviewer"})
         for status in ("open", "in_review", "awaiting_sign_off", "on_hold")
@@ -82,7 +83,7 @@ def test_a_refusal_says_what_can_happen_next() -> None:
     assert str(refused.value) == (
         "Sign off a non-adverse outcome is not possible on a case that is open; "
         "what can happen next: start review, put on hold, withdraw, "
-        "defer notifying the subject."
+        "defer notifying the subject, assign to a reviewer."
     )
 
 
