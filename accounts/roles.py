@@ -6,6 +6,7 @@ record it on every decision and audit event as the role the person held at the t
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
 
+from accounts.per_request import remembered
 from audit.actors import Actor, Role
 
 # Roles a person can hold through a group. The system is not a person, and a detector's service
@@ -20,8 +21,6 @@ GROUP_ROLES: tuple[Role, ...] = (
     Role.ADMINISTRATOR,
 )
 
-_CACHE = "_scrutiny_role"
-
 
 class NoRole(PermissionError):
     """The user holds no role, so may do nothing governed."""
@@ -35,15 +34,10 @@ def install_role_groups(using: str = "default") -> None:
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
-    """The one role ``user`` holds, or None. Cached on the user object for the request."""
+    """The one role ``user`` holds, or None. Worked out once per request."""
     if not user.is_authenticated:
         return None
-    if hasattr(user, _CACHE):
-        cached: Role | None = getattr(user, _CACHE)
-        return cached
-    role = _lookup(user)  # type: ignore[arg-type]
-    setattr(user, _CACHE, role)
-    return role
+    return remembered(user, "role", lambda: _lookup(user))  # type: ignore[arg-type]
 
 
 def _lookup(user: User) -> Role | None:
@@ -58,11 +52,6 @@ def _lookup(user: User) -> Role | None:
         return Role.ADMINISTRATOR
     # Several roles at once is a misconfiguration: refuse rather than guess which one acts.
     return None
-
-
-def forget_role(user: User) -> None:
-    if hasattr(user, _CACHE):
-        delattr(user, _CACHE)
 
 
 def actor_for(user: AbstractBaseUser | AnonymousUser, on_behalf_of: User | None = None) -> Actor:

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from accounts import audit_actions
 from accounts.models import PersonalToken
-from accounts.roles import GROUP_ROLES, forget_role
+from accounts.per_request import forget
+from accounts.roles import GROUP_ROLES
 from audit import log
-from audit.actors import USER_CREATED, Actor, Role
+from audit.actors import USER_CREATED, USER_PASSWORD_SET, Actor, Role
 from audit.history import save_with_history
 from config.tokens import new_token
 from flags.models import Subject
@@ -76,7 +77,7 @@ def create_user(
             username, email=email, password=password, is_staff=role == Role.ADMINISTRATOR
         )
         user.groups.add(Group.objects.get(name=role.value))
-        forget_role(user)
+        forget(user)
         entries = [
             log.Entry(USER_CREATED, user, data={"role": role.value}, reason="account created"),
         ]
@@ -95,6 +96,19 @@ def create_user(
             )
         log.record_many(entries, actor=actor)
     return user
+
+
+def set_password(user: User, password: str, *, actor: Actor, reason: str) -> None:
+    """Set ``user``'s password, which must pass the configured validators. Audited; the
+    password is not."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise AccountError(" ".join(exc.messages)) from exc
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        log.record(USER_PASSWORD_SET, user, actor=actor, reason=reason)
 
 
 def issue_personal_token(user: User, *, actor: Actor) -> str:

@@ -18,16 +18,13 @@ from rest_framework.views import APIView
 
 from accounts.authentication import PersonalTokenAuthentication
 from accounts.roles import actor_for
-from audit.access import Shown, record_access
 from casework import selectors
 from casework.conflicts import conflict_for_request
 from casework.models import Case, CaseStatus, Outcome
-from casework.services import DecisionRequest, act_on_case, next_steps
+from casework.services import DecisionRequest, act_on_case, next_steps, record_case_views
 from casework.workflow import Action, CaseActionError, ConflictOfInterest
 from flags.ingest_schema import ApiError
 from flags.models import Category
-
-PURPOSE = "case review"
 
 
 class IsReviewer(BasePermission):
@@ -173,7 +170,7 @@ def list_item(case: Case, categories: list[str]) -> dict[str, Any]:
         "categories": categories,
         "opened_at": case.opened_at,
         "status_changed_at": case.status_changed_at,
-        "days_waiting": (timezone.now() - case.status_changed_at).days,
+        "days_waiting": case.days_waiting(timezone.now()),
         "due_on": case.due_on,
         "assignee": case.assignee.get_username() if case.assignee else None,
     }
@@ -275,27 +272,6 @@ class QueuePagination(PageNumberPagination):
     max_page_size = 100
 
 
-def _visible_case(case_id: int, request: Request) -> Case:
-    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-    if case is not None and request.user.has_perm("casework.view_case", case):
-        return case
-    if case is not None or Case.objects.filter(pk=case_id).exists():
-        raise exceptions.PermissionDenied(
-            "You may not see this case: the conflict check does not pass."
-        )
-    raise exceptions.NotFound(f"There is no case {case_id}.")
-
-
-def _record_case_view(case: Case, request: Request, view: str) -> None:
-    record_access(
-        [Shown(case.subject_id, "casework.case", case.pk)],
-        actor=actor_for(request.user),
-        channel="api",
-        view=view,
-        purpose=PURPOSE,
-    )
-
-
 class CaseListView(APIView):
     authentication_classes = [PersonalTokenAuthentication]
     permission_classes = [IsReviewer]
@@ -319,14 +295,7 @@ class CaseListView(APIView):
         query = QueueQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        filters = selectors.QueueFilters(
-            status=data.get("status", ""),
-            category=data.get("category", ""),
-            unit=data.get("unit", ""),
-            due_before=data.get("due_before"),
-            assigned_to_me=data["assigned_to_me"],
-            sort=data.get("sort", selectors.QueueSort.LONGEST_WAITING),
-        )
+        filters = selectors.QueueFilters.from_data(data)
         paginator = QueuePagination()
         cases = paginator.paginate_queryset(
             selectors.work_queue(request.user, filters),  # type: ignore[arg-type]
@@ -335,13 +304,7 @@ class CaseListView(APIView):
         )
         page = list(cases or [])
         categories = selectors.categories_of(case.pk for case in page)
-        record_access(
-            [Shown(case.subject_id, "casework.case", case.pk) for case in page],
-            actor=actor_for(request.user),
-            channel="api",
-            view="list_cases",
-            purpose=PURPOSE,
-        )
+        record_case_views(page, actor=actor_for(request.user), channel="api", view="list_cases")
         items = [list_item(case, categories.get(case.pk, [])) for case in page]
         return paginator.get_paginated_response(CaseListItem(items, many=True).data)
 
@@ -366,8 +329,8 @@ class CaseDetailView(APIView):
         },
     )
     def get(self, request: Request, case_id: int) -> Response:
-        case = _visible_case(case_id, request)
-        _record_case_view(case, request, "get_case")
+        case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
+        record_case_views([case], actor=actor_for(request.user), channel="api", view="get_case")
         return Response(CaseDetail(case_detail(case, request)).data)
 
 
@@ -396,7 +359,7 @@ class CaseTransitionView(APIView):
         },
     )
     def post(self, request: Request, case_id: int) -> Response:
-        case = _visible_case(case_id, request)
+        case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
         body = TransitionIn(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -418,7 +381,7 @@ class CaseTransitionView(APIView):
             raise CaseRefused(exc) from exc
         except DjangoValidationError as exc:  # a value the database cannot hold
             raise exceptions.ValidationError(exc.messages) from exc
-        case = _visible_case(case.pk, request)
-        _record_case_view(case, request, "act_on_case")
+        case = selectors.case_for_review(case.pk, request.user)  # type: ignore[arg-type]
+        record_case_views([case], actor=actor_for(request.user), channel="api", view="act_on_case")
         body_out = {"decision": decision_out(decision), "case": case_detail(case, request)}
         return Response(TransitionOut(body_out).data, status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import connection
 
+from accounts.per_request import remembered
 from casework.models import LIVE_STATUSES, Case, DeclaredConflict
 from flags.models import Subject
 
@@ -57,17 +58,9 @@ SELECT id FROM chain GROUP BY id ORDER BY MIN(depth)
 
 
 def conflict_for_request(user: User, subject: Subject) -> ConflictCheck:
-    """``check_conflict``, run once per person and subject for the rest of the request (the
-    permission rules and the page share it). Services run ``check_conflict`` afresh instead,
-    under their row lock."""
-    # getattr/setattr rather than __dict__: request.user is a lazy proxy for the user object.
-    cache: dict[int, ConflictCheck] | None = getattr(user, "_scrutiny_conflicts", None)
-    if cache is None:
-        cache = {}
-        user._scrutiny_conflicts = cache  # type: ignore[attr-defined]
-    if subject.pk not in cache:
-        cache[subject.pk] = check_conflict(user, subject)
-    return cache[subject.pk]
+    """``check_conflict``, once per person and subject in a request (the permission rules and the
+    page share it). Services run ``check_conflict`` afresh instead, under their row lock."""
+    return remembered(user, ("conflict", subject.pk), lambda: check_conflict(user, subject))
 
 
 def check_conflict(user: User, subject: Subject) -> ConflictCheck:

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from casework.models import CaseStatus, Outcome
-from casework.selectors import ALL_STATUSES, QueueFilters, QueueSort
+from casework.selectors import QUEUE_STATUS_CHOICES, QueueFilters, QueueSort
 from casework.services import DecisionRequest
 from casework.workflow import Action
 from flags.models import Category
@@ -14,8 +14,7 @@ from flags.models import Category
 
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[("", "Every live case"), *CaseStatus.choices, (ALL_STATUSES, "Every case")],
-        required=False,
+        choices=[("", "Every live case"), *QUEUE_STATUS_CHOICES], required=False
     )
     category = forms.ChoiceField(choices=[("", "Any category"), *Category.choices], required=False)
     unit = forms.CharField(required=False, max_length=100)
@@ -24,15 +23,9 @@ class QueueFilterForm(forms.Form):
     sort = forms.ChoiceField(choices=QueueSort.choices, required=False)
 
     def filters(self) -> QueueFilters:
-        data = self.cleaned_data if self.is_valid() else {}
-        return QueueFilters(
-            status=data.get("status", ""),
-            category=data.get("category", ""),
-            unit=data.get("unit", "").strip(),
-            due_before=data.get("due_before"),
-            assigned_to_me=bool(data.get("mine")),
-            sort=data.get("sort") or QueueSort.LONGEST_WAITING,
-        )
+        data = dict(self.cleaned_data) if self.is_valid() else {}
+        data["assigned_to_me"] = data.pop("mine", False)
+        return QueueFilters.from_data(data)
 
 
 class ActionForm(forms.Form):

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -159,6 +160,10 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"Case {self.pk} ({self.status})"
+
+    def days_waiting(self, now: datetime) -> int:
+        """Whole days since the case last changed state, as the queue counts them."""
+        return (now - self.status_changed_at).days
 
     def trace_flag_ids(self) -> list[Any]:
         """The flags the opening evaluation counted, in the trace's order."""

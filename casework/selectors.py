@@ -1,14 +1,18 @@
 """Reads of casework data used by more than one caller."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.http import Http404
 
+from accounts.per_request import remembered
 from accounts.roles import role_of
 from casework.models import (
     LIVE_STATUSES,
@@ -22,7 +26,7 @@ from casework.models import (
 )
 from casework.thresholds import CandidateFlag, CategoryRule, window_floor
 from casework.workflow import REVIEWERS
-from flags.models import Flag, FlagEvidence, FlagStatus, Subject
+from flags.models import EvidenceStatus, Flag, FlagEvidence, FlagStatus, Subject
 from flags.signals import EvaluationUnavailable
 
 
@@ -74,6 +78,31 @@ def candidate_flags(
     return by_subject
 
 
+def case_candidate_flags(case: Case) -> list[CandidateFlag]:
+    """The case's active flags as threshold evaluation sees them, on their evidence as it stands:
+    withdrawn records left out, and a flag whose every record was withdrawn left out with them,
+    since it rests on nothing."""
+    rows = list(
+        Flag.objects.filter(case_links__case=case, status=FlagStatus.ACTIVE).values_list(
+            "pk", "detector__slug", "external_id", "category", "score", "window_end"
+        )
+    )
+    evidence: dict[int, set[int]] = {pk: set() for pk, *_ in rows}
+    rested_on: set[int] = set()
+    links = FlagEvidence.objects.filter(flag_id__in=list(evidence)).values_list(
+        "flag_id", "evidence_id", "evidence__status"
+    )
+    for flag_id, evidence_id, status in links:
+        rested_on.add(flag_id)
+        if status != EvidenceStatus.WITHDRAWN:
+            evidence[flag_id].add(evidence_id)
+    return [
+        CandidateFlag(pk, detector, external_id, category, score, ends, frozenset(evidence[pk]))
+        for pk, detector, external_id, category, score, ends in rows
+        if evidence[pk] or pk not in rested_on
+    ]
+
+
 def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
     return {
         case.subject_id: case
@@ -87,16 +116,10 @@ def conflicted_subject_ids(user: User) -> list[int] | None:
     none at all: they have a live case of their own, or their account is not linked to their
     record in the register.
 
-    Worked out in one recursive query and kept on the user object for the rest of the request;
-    the work queue then filters by a short list of ids, whatever the size of the force.
+    Worked out in one recursive query, once per request; the work queue then filters by a
+    short list of ids, whatever the size of the force.
     """
-    if not hasattr(user, _SCOPE_CACHE):
-        setattr(user, _SCOPE_CACHE, _conflicted_subject_ids(user))
-    cached: list[int] | None = getattr(user, _SCOPE_CACHE)
-    return cached
-
-
-_SCOPE_CACHE = "_scrutiny_conflicted_subjects"
+    return remembered(user, "conflicted_subjects", lambda: _conflicted_subject_ids(user))
 
 
 def _conflicted_subject_ids(user: User) -> list[int] | None:
@@ -173,6 +196,18 @@ class QueueFilters:
     assigned_to_me: bool = False
     sort: str = QueueSort.LONGEST_WAITING
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> "QueueFilters":
+        """From a form's or a serializer's cleaned data, where absent means "any"."""
+        return cls(
+            status=data.get("status") or "",
+            category=data.get("category") or "",
+            unit=(data.get("unit") or "").strip(),
+            due_before=data.get("due_before"),
+            assigned_to_me=bool(data.get("assigned_to_me")),
+            sort=data.get("sort") or QueueSort.LONGEST_WAITING,
+        )
+
 
 def work_queue(user: User, filters: QueueFilters) -> QuerySet[Case]:
     """The cases ``user`` may see that match ``filters``, in the order asked for."""
@@ -220,14 +255,24 @@ def categories_of(case_ids: Iterable[int]) -> dict[int, list[str]]:
     return {case_id: sorted(categories) for case_id, categories in found.items()}
 
 
-def case_for_review(case_id: int, user: User) -> Case | None:
-    """One case as a reviewer sees it, or None where it does not exist or they may not see it."""
-    return (
+def case_for_review(case_id: int, user: User) -> Case:
+    """One case as a reviewer sees it, for the pages and the API alike.
+
+    Raises PermissionDenied where the case exists but the reviewer may not see it (the object
+    rule ``casework.view_case``, the conflict check), and Http404 where there is no such case;
+    Django and REST framework both answer those as 403 and 404.
+    """
+    case = (
         cases_visible_to(user)
         .select_related("subject", "subject__line_manager", "policy", "assignee", "recommended_by")
         .filter(pk=case_id)
         .first()
     )
+    if case is not None and user.has_perm("casework.view_case", case):
+        return case
+    if case is not None or Case.objects.filter(pk=case_id).exists():
+        raise PermissionDenied("You may not see this case.")
+    raise Http404(f"There is no case {case_id}.")
 
 
 def flags_of_case(case: Case) -> list[CaseFlag]:

@@ -4,7 +4,7 @@ Each function takes a keyword-only ``actor``, runs in one transaction, and write
 in that transaction.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -18,6 +18,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.roles import role_of
 from audit import log
+from audit.access import Shown, record_access
 from audit.actors import Actor, Role
 from audit.chain import canonical_json, canonical_time, sha256_hex
 from audit.history import save_with_history
@@ -39,8 +40,13 @@ from casework.models import (
     ThresholdPolicy,
 )
 from casework.policies import DEFAULT_DESCRIPTION, DEFAULT_RULES
-from casework.selectors import active_policy, candidate_flags, live_cases_by_subject
-from casework.thresholds import CandidateFlag, Evaluation, counts, evaluate, parse_rules
+from casework.selectors import (
+    active_policy,
+    candidate_flags,
+    case_candidate_flags,
+    live_cases_by_subject,
+)
+from casework.thresholds import Evaluation, counts, evaluate, parse_rules
 from casework.workflow import (
     REVIEWERS,
     Action,
@@ -55,9 +61,6 @@ from casework.workflow import (
 from flags.models import (
     EvidenceRecord,
     EvidenceStatus,
-    Flag,
-    FlagEvidence,
-    FlagStatus,
     Subject,
 )
 from flags.services import lock_subjects
@@ -247,6 +250,19 @@ def declare_conflict(subject: Subject, *, actor: Actor) -> DeclaredConflict:
     return declaration
 
 
+def record_case_views(
+    cases: Iterable[Case], *, actor: Actor, channel: str, view: str, purpose: str = "case review"
+) -> None:
+    """Log that ``actor`` was shown these cases, each about a person (the access log)."""
+    record_access(
+        [Shown(case.subject_id, "casework.case", case.pk) for case in cases],
+        actor=actor,
+        channel=channel,
+        view=view,
+        purpose=purpose,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Review: every decision a person (or the system) makes about a case.
 
@@ -296,13 +312,9 @@ def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Deci
                 f"{CaseStatus(case.status).label.lower()}. Nothing was saved; check the case and "
                 "try again."
             )
-        refused = refusal(case, request.action, actor)
-        if refused is not None:
-            raise refused
+        transition = _allowed(case, request.action, actor)
         _check_declaration_and_rationale(request, actor)
-        transition = transition_for(case.status, request.action, actor.role)
-        handler = _HANDLERS[Action(request.action)]
-        return handler(case, request, transition, actor)
+        return _HANDLERS[transition.action](case, request, transition, actor)
 
 
 def refusal(
@@ -312,15 +324,25 @@ def refusal(
 
     Everything that depends on the case and the person, not on what they write: the transition
     table, the conflict check, and each action's own rules. The pages and the API use it to
-    offer only what can be done; ``act_on_case`` checks it again under the row lock.
+    offer only what can be done; ``act_on_case`` checks the same under the row lock.
     """
     try:
-        _check_conflict(case, actor, conflict)
-        transition_for(case.status, action, actor.role)
+        _allowed(case, action, actor, conflict)
     except CaseActionError as exc:
         return exc
-    reason = _ACTION_RULES.get(Action(action), _no_rule)(case, actor)
-    return TransitionRefused(reason) if reason else None
+    return None
+
+
+def _allowed(
+    case: Case, action: str, actor: Actor, conflict: ConflictCheck | None = None
+) -> Transition:
+    """The transition ``actor`` may make with ``action`` now; a CaseActionError says why not."""
+    _check_conflict(case, actor, conflict)
+    transition = transition_for(case.status, action, actor.role)
+    reason = _ACTION_RULES.get(transition.action, _no_rule)(case, actor)
+    if reason:
+        raise TransitionRefused(reason)
+    return transition
 
 
 def _check_conflict(case: Case, actor: Actor, conflict: ConflictCheck | None = None) -> None:
@@ -457,26 +479,7 @@ def still_meets_threshold(case: Case) -> bool:
     rules = parse_rules(case.policy.rules)
     trace = case.trace if isinstance(case.trace, dict) else {}
     as_of = date.fromisoformat(trace["as_of"]) if "as_of" in trace else case.opened_at.date()
-    rows = list(
-        Flag.objects.filter(case_links__case=case, status=FlagStatus.ACTIVE).values_list(
-            "pk", "detector__slug", "external_id", "category", "score", "window_end"
-        )
-    )
-    evidence: dict[int, set[int]] = {pk: set() for pk, *_ in rows}
-    rested_on: set[int] = set()
-    links = FlagEvidence.objects.filter(flag_id__in=list(evidence)).values_list(
-        "flag_id", "evidence_id", "evidence__status"
-    )
-    for flag_id, evidence_id, status in links:
-        rested_on.add(flag_id)
-        if status != EvidenceStatus.WITHDRAWN:
-            evidence[flag_id].add(evidence_id)
-    # A flag whose every record has been withdrawn rests on nothing, and no longer counts.
-    candidates = [
-        CandidateFlag(pk, detector, external_id, category, score, ends, frozenset(evidence[pk]))
-        for pk, detector, external_id, category, score, ends in rows
-        if evidence[pk] or pk not in rested_on
-    ]
+    candidates = case_candidate_flags(case)
     evaluation = evaluate(
         rules,
         candidates,
@@ -538,7 +541,7 @@ def _record(
     if change.status_after != status_before:
         fields.update(status=change.status_after, status_changed_at=now)
     for name, value in fields.items():
-        setattr(case, name, value() if callable(value) else value)
+        setattr(case, name, value)
     label = DecisionKind(change.kind).label.lower()
     if fields:
         save_with_history(
@@ -618,13 +621,13 @@ def _signed_outcome(case: Case, request: DecisionRequest) -> Outcome:
             f"Name the outcome you are signing: the recommendation is {recommended.label.lower()}.",
             field="outcome",
         )
-    if request.outcome != case.recommended_outcome:
+    if request.outcome != recommended:
         raise InvalidDecision(
-            f"The recommendation is {Outcome(case.recommended_outcome).label.lower()}. To sign a "
-            "different outcome, return the case for correction.",
+            f"The recommendation is {recommended.label.lower()}. To sign a different outcome, "
+            "return the case for correction.",
             field="outcome",
         )
-    return Outcome(case.recommended_outcome)
+    return recommended
 
 
 def _sign_off(
@@ -839,9 +842,8 @@ def _notify_now(case: Case, kind: NotificationKind) -> list[log.Entry]:
     Returns the audit entries for the caller's transaction; e-mail goes after commit.
     """
     now = timezone.now()
-    kinds = [NotificationKind.CASE_OPENED, kind] if kind != NotificationKind.CASE_OPENED else [kind]
     entries = []
-    for each in dict.fromkeys(kinds):
+    for each in dict.fromkeys([NotificationKind.CASE_OPENED, kind]):
         notice, _ = Notification.objects.select_for_update().get_or_create(
             case=case,
             kind=each,

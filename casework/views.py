@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -25,12 +25,11 @@ from casework import selectors
 from casework.conflicts import conflict_for_request
 from casework.forms import ActionForm, QueueFilterForm
 from casework.models import Case, CaseStatus, DecisionKind, Outcome
-from casework.services import act_on_case, next_steps
+from casework.services import act_on_case, next_steps, record_case_views
 from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
 from flags.models import Category, Flag
 
 PAGE_SIZE = 25
-PURPOSE = "case review"
 
 
 def _reviewer_only(request: HttpRequest) -> None:
@@ -48,13 +47,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     categories = selectors.categories_of(case.pk for case in rows)
-    record_access(
-        [Shown(case.subject_id, "casework.case", case.pk) for case in rows],
-        actor=actor_for(request.user),
-        channel="page",
-        view="case-queue",
-        purpose=PURPOSE,
-    )
+    record_case_views(rows, actor=actor_for(request.user), channel="page", view="case-queue")
     query = request.GET.copy()
     query.pop("page", None)
     now = timezone.now()
@@ -68,7 +61,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                 {
                     "case": case,
                     "categories": [Category(c).label for c in categories.get(case.pk, [])],
-                    "days_waiting": (now - case.status_changed_at).days,
+                    "days_waiting": case.days_waiting(now),
                     "overdue": case.status in selectors.LIVE_STATUSES
                     and case.due_on < timezone.localdate(),
                 }
@@ -92,7 +85,7 @@ def _count_rows(counts: dict[str, int]) -> list[dict[str, Any]]:
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     """GET shows the case; the action forms post to ``case_action``."""
     _reviewer_only(request)
-    case = _visible_case(request, case_id)
+    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
     return _render_case(request, case)
 
 
@@ -100,7 +93,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
     _reviewer_only(request)
-    case = _visible_case(request, case_id)
+    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
     form = ActionForm(request.POST)
     if not form.is_valid():
         return _render_case(request, case, form=form, status=400)
@@ -114,7 +107,7 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
         return _render_case(request, case, form=form, status=exc.status_code)
     except CaseActionError as exc:
         form.add_error(None, str(exc))
-        refreshed = _visible_case(request, case_id)
+        refreshed = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
         return _render_case(request, refreshed, form=form, status=exc.status_code)
     messages.success(
         request,
@@ -122,15 +115,6 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
         f"{CaseStatus(decision.status_after).label.lower()}.",
     )
     return redirect("case-page", case_id=case.pk)
-
-
-def _visible_case(request: HttpRequest, case_id: int) -> Case:
-    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-    if case is not None and request.user.has_perm("casework.view_case", case):
-        return case
-    if case is not None or Case.objects.filter(pk=case_id).exists():
-        raise PermissionDenied("You may not see this case.")
-    raise Http404("There is no such case.")
 
 
 def _render_case(
@@ -142,13 +126,7 @@ def _render_case(
     notices = selectors.notifications_of_case(case)
     conflict = conflict_for_request(actor.user, case.subject)
     steps = next_steps(case, actor, conflict)
-    record_access(
-        [Shown(case.subject_id, "casework.case", case.pk)],
-        actor=actor,
-        channel="page",
-        view="case-page",
-        purpose=PURPOSE,
-    )
+    record_case_views([case], actor=actor, channel="page", view="case-page")
     failed_action = form.data.get("action") if form is not None else None
     return render(
         request,
@@ -159,7 +137,10 @@ def _render_case(
             "trace_categories": _trace_categories(case),
             "steps": steps,
             "forms": [
-                _action_form(case, step.action, form if step.action == failed_action else None)
+                _ActionFormView(
+                    step.action,
+                    form if form is not None and step.action == failed_action else ActionForm(),
+                )
                 for step in steps
                 if step.available
             ],
@@ -172,9 +153,10 @@ def _render_case(
                 ),
                 by="id",
             ),
-            "days_waiting": (timezone.now() - case.status_changed_at).days,
+            "days_waiting": case.days_waiting(timezone.now()),
             "notice": next((n for n in notices if n.kind == "case_opened"), None),
             "deferral_max_days": settings.NOTIFICATION_DEFERRAL_MAX_DAYS,
+            "outcomes": Outcome.choices,
             "conflict": conflict,
             "reviewers": (
                 selectors.reviewer_usernames()
@@ -191,25 +173,10 @@ def _render_case(
 
 @dataclass
 class _ActionFormView:
+    """An action's form on the case page: empty, or as posted when it was refused."""
+
     action: Action
     form: ActionForm
-    needs_outcome: bool
-    needs_date: bool
-    outcomes: list[tuple[str, str]]
-
-
-def _action_form(case: Case, action: Action, bound: ActionForm | None) -> _ActionFormView:
-    form = bound or ActionForm(initial={"action": action, "expected_status": case.status})
-    outcomes: list[tuple[str, str]] = []
-    if action == Action.RECOMMEND:
-        outcomes = list(Outcome.choices)
-    return _ActionFormView(
-        action=action,
-        form=form,
-        needs_outcome=action == Action.RECOMMEND,
-        needs_date=action == Action.DEFER_NOTIFICATION,
-        outcomes=outcomes,
-    )
 
 
 def _trace_categories(case: Case) -> list[dict[str, Any]]:

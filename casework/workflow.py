@@ -142,20 +142,20 @@ class TransitionRefused(CaseActionError):
 class InvalidDecision(CaseActionError):
     """A decision whose content is not acceptable: no rationale, a missing outcome, a bad date.
 
-    ``field`` names the part of the request at fault, so a form can show the message beside it.
+    ``problems`` maps each part of the request at fault (``field``) to its message, so that a form
+    can show each beside its field.
     """
 
     status_code = 422
 
     def __init__(self, message: str, *, field: str = "") -> None:
         super().__init__(message)
-        self.field = field
         self.problems: dict[str, str] = {field: message}
 
     @classmethod
     def about(cls, problems: dict[str, str]) -> "InvalidDecision":
         """Several problems at once: the message is all of them; ``problems`` names each."""
-        error = cls(" ".join(problems.values()), field=next(iter(problems)))
+        error = cls(" ".join(problems.values()))
         error.problems = dict(problems)
         return error
 

@@ -168,3 +168,66 @@ def test_an_outsider_and_an_inactive_user_hold_no_role(people: dict[str, Any]) -
     people["sam.senior"].is_active = False
     people["sam.senior"].save(update_fields=["is_active"])
     assert role_of(get_user_model().objects.get(pk=people["sam.senior"].pk)) is None
+
+
+def test_a_password_is_set_through_the_service_audited_and_validated(
+    people: dict[str, Any], admin_actor: Actor
+) -> None:
+    from accounts.services import set_password
+
+    user = people["rita.reviewer"]
+    tail = AuditTail()
+
+    with pytest.raises(AccountError, match="too common"):
+        set_password(user, "password", actor=admin_actor, reason="reset")
+    assert tail.actions() == []
+    set_password(user, "a fresh and unusual passphrase", actor=admin_actor, reason="reset")
+
+    assert get_user_model().objects.get(pk=user.pk).check_password("a fresh and unusual passphrase")
+    [event] = tail.events()
+    assert (event.action, event.reason) == ("user.password_set", "reset")
+    assert "passphrase" not in str(event.data)
+
+
+def test_an_ambiguous_prefix_or_an_inactive_user_is_refused(admin_actor: Actor) -> None:
+    from accounts.services import revoke_personal_token
+
+    user = create_user("olive", role=Role.OVERSIGHT, actor=admin_actor)
+    issue_personal_token(user, actor=admin_actor)
+    issue_personal_token(user, actor=admin_actor)
+
+    with pytest.raises(AccountError, match="Several live tokens start with 'spt_'"):
+        revoke_personal_token("spt_", actor=admin_actor)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    with pytest.raises(AccountError, match="is not active"):
+        issue_personal_token(user, actor=admin_actor)
+
+
+def test_demo_users_get_a_sign_in_each_and_a_second_run_resets_their_passwords(
+    tmp_path: Path, settings: Any, admin_actor: Actor
+) -> None:
+    settings.DEBUG = True
+    for n in range(4):
+        SubjectFactory.create(unit="Professional Standards", staff_number=f"PS{n}")
+    users_file = tmp_path / "users"
+
+    call_command("seed_demo_users", "--users-file", str(users_file), stdout=StringIO())
+    first = users_file.read_text().splitlines()[1:]
+    call_command("seed_demo_users", "--users-file", str(users_file), stdout=StringIO())
+    second = users_file.read_text().splitlines()[1:]
+
+    assert [line.split()[:2] for line in first] == [line.split()[:2] for line in second]
+    assert len(first) == 6
+    assert users_file.stat().st_mode & 0o777 == 0o600
+    for role, username, password in (line.split() for line in second):
+        user = get_user_model().objects.get(username=username)
+        assert role_of(user) == Role(role)
+        assert user.check_password(password)
+    reviewers = get_user_model().objects.filter(username__in=["reviewer1", "senior2"])
+    assert all(hasattr(user, "subject") for user in reviewers)
+
+
+def test_demo_users_are_refused_without_debug(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="only with DEBUG=true"):
+        call_command("seed_demo_users", "--users-file", str(tmp_path / "users"))

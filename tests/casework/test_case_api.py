@@ -9,6 +9,7 @@ from accounts.roles import actor_for
 from accounts.services import issue_personal_token, revoke_personal_token
 from audit.models import AccessEvent
 from casework.models import Case, CaseStatus
+from tests.casework.steps import signed_as_recommended
 from tests.db_writes import row_counts
 from tests.factories import CaseFactory, SubjectFactory
 
@@ -40,8 +41,7 @@ def case() -> Case:
 
 
 def transition(client: APIClient, case: Case, action: str, **fields: Any) -> Any:
-    if action in ("sign_off", "sign_referral") and "outcome" not in fields:
-        fields["outcome"] = Case.objects.get(pk=case.pk).recommended_outcome
+    fields = signed_as_recommended(case.pk, action, fields)
     body = {"action": action, "rationale": REASONS, "no_conflict_declared": True, **fields}
     return client.post(f"/api/v1/cases/{case.pk}/transitions/", body, format="json")
 

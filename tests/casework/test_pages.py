@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AccessEvent
 from casework.models import Case, CaseStatus
+from tests.casework.steps import signed_as_recommended
 from tests.conftest import PASSWORD
 from tests.factories import CaseFactory, SubjectFactory
 
@@ -34,8 +35,7 @@ def signed_in(people: dict[str, Any], username: str) -> Client:
 
 
 def act(client: Client, case: Case, action: str, **fields: str) -> Any:
-    if action in ("sign_off", "sign_referral") and "outcome" not in fields:
-        fields["outcome"] = Case.objects.get(pk=case.pk).recommended_outcome
+    fields = signed_as_recommended(case.pk, action, fields)
     data = {
         "action": action,
         "expected_status": Case.objects.get(pk=case.pk).status,

@@ -22,6 +22,7 @@ from casework.models import (
 from casework.services import DecisionRequest, act_on_case, send_due_notifications
 from casework.workflow import ConflictOfInterest, InvalidDecision, TransitionRefused
 from flags.models import EvidenceRecord, EvidenceStatus
+from tests.casework.steps import signed_as_recommended
 from tests.db_writes import AuditTail, row_counts
 from tests.factories import NOW, CaseFactory, SubjectFactory
 
@@ -42,8 +43,7 @@ def case() -> Case:
 
 def act(case: Case, user: Any, action: str, **fields: Any) -> Decision:
     """``action`` by ``user``; a signer names the recommended outcome unless told otherwise."""
-    if action in ("sign_off", "sign_referral") and "outcome" not in fields:
-        fields["outcome"] = Case.objects.get(pk=case.pk).recommended_outcome
+    fields = signed_as_recommended(case.pk, action, fields)
     fields.setdefault("rationale", REASONS)
     fields.setdefault("no_conflict_declared", True)
     return act_on_case(case.pk, DecisionRequest(action=action, **fields), actor=actor_for(user))
@@ -522,3 +522,16 @@ def test_an_assignment_goes_only_to_a_reviewer_who_passes_the_conflict_check(
 def test_only_a_senior_reviewer_assigns(case: Case, people: dict[str, Any]) -> None:
     with pytest.raises(TransitionRefused, match="needs a senior reviewer"):
         act(case, people["rita.reviewer"], "assign", assign_to="ravi.reviewer")
+
+
+def test_the_command_sends_due_notices(case: Case, time_machine: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    time_machine.move_to(NOW + timedelta(hours=25), tick=False)
+    err = StringIO()
+    call_command("send_due_notifications", stderr=err)
+
+    assert err.getvalue().strip() == "Sent 1 notice(s)."
+    assert Notification.objects.get(case=case).sent_at is not None

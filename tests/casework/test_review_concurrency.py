@@ -14,6 +14,7 @@ from audit.log import verify_stored_chain
 from casework.models import Case, CaseStatus, Decision, DecisionKind
 from casework.services import DecisionRequest, act_on_case
 from casework.workflow import TransitionRefused
+from tests.casework.steps import signed_as_recommended
 from tests.concurrency import WAIT_SECONDS, RowLock, in_thread, wait_for_lock_waiters
 from tests.factories import CaseFactory, SubjectFactory
 
@@ -23,8 +24,7 @@ REASONS = "Reasons long enough to be accepted by the service."
 
 
 def act(case_id: int, user: Any, action: str, **fields: Any) -> Any:
-    if action in ("sign_off", "sign_referral") and "outcome" not in fields:
-        fields["outcome"] = Case.objects.get(pk=case_id).recommended_outcome
+    fields = signed_as_recommended(case_id, action, fields)
     request = DecisionRequest(action, REASONS, no_conflict_declared=True, **fields)
     return act_on_case(case_id, request, actor=actor_for(user))
 

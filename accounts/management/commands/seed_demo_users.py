@@ -12,11 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from accounts.services import create_user
-from audit.actors import USER_PASSWORD_SET, Actor, Role, UnknownActor, command_actor
-from audit.log import record
+from accounts.services import AccountError, create_user, set_password
+from audit.actors import Actor, Role, UnknownActor, command_actor
 from flags.management.commands.seed_demo import write_private
 from flags.models import Subject
 
@@ -64,7 +62,10 @@ class Command(BaseCommand):
         for username, role, linked in DEMO_USERS:
             password = secrets.token_urlsafe(12)
             subject = staff.pop(0) if linked and staff else None
-            self._ensure(username, role, subject, password, actor=actor)
+            try:
+                self._ensure(username, role, subject, password, actor=actor)
+            except AccountError as exc:
+                raise CommandError(f"{username}: {exc}") from exc
             lines.append(f"{role.value} {username} {password}")
         write_private(options["users_file"], "\n".join(lines) + "\n")
         self.stdout.write(f"Demo sign-ins for each role are in {options['users_file']}.")
@@ -72,12 +73,8 @@ class Command(BaseCommand):
     def _ensure(
         self, username: str, role: Role, subject: Subject | None, password: str, *, actor: Actor
     ) -> None:
-        users = get_user_model().objects
-        with transaction.atomic():
-            user = users.select_for_update().filter(username=username).first()
-            if user is None:
-                create_user(username, role=role, subject=subject, password=password, actor=actor)
-                return
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            record(USER_PASSWORD_SET, user, actor=actor, reason="demo set-up")
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            create_user(username, role=role, subject=subject, password=password, actor=actor)
+        else:
+            set_password(user, password, actor=actor, reason="demo set-up")
