@@ -30,4 +30,12 @@ CASE_NOTIFICATION_DEFERRED = register(
     "case.notification_deferred", "A senior reviewer deferred notifying the subject of a case."
 )
 NOTIFICATION_SENT = register("notification.sent", "The subject of a case was sent a notice.")
+NOTIFICATION_EMAILED = register("notification.emailed", "A notice was e-mailed to its subject.")
+NOTIFICATION_EMAIL_FAILED = register(
+    "notification.email_failed", "E-mailing a notice failed; it will be tried again."
+)
+NOTIFICATION_EMAIL_ABANDONED = register(
+    "notification.email_abandoned",
+    "E-mailing a notice failed too often and was given up; the subject sees it in the app only.",
+)
 CASE_ASSIGNED = register("case.assigned", "A senior reviewer assigned a case to a reviewer.")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from audit.actors import Role
 from flags.models import Category, Flag, Subject
 
 
@@ -63,6 +64,10 @@ NON_ADVERSE_OUTCOMES = frozenset(
     {Outcome.NO_FURTHER_ACTION, Outcome.MANAGEMENT_ADVICE, Outcome.WELFARE_SUPPORT}
 )
 ADVERSE_OUTCOMES = frozenset({Outcome.REFERRAL})
+
+# Who reviews cases, and who alone signs referrals, defers notices and assigns cases.
+REVIEWERS = frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER})
+SENIOR = frozenset({Role.SENIOR_REVIEWER})
 
 
 class CaseStatus(models.TextChoices):
@@ -298,6 +303,12 @@ class Notification(models.Model):
     due_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # E-mail attempts: how many, when the latest began, whether one is under way now, and when
+    # they were given up (see casework.services.notices).
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_attempted_at = models.DateTimeField(null=True, blank=True)
+    email_sending = models.BooleanField(default=False)
+    email_abandoned_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -11,22 +11,26 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.per_request import remembered
 from accounts.roles import role_of
 from casework.models import (
     LIVE_STATUSES,
+    REVIEWERS,
     Case,
     CaseFlag,
     CaseStatus,
     Decision,
+    DecisionKind,
     Notification,
+    NotificationKind,
+    Outcome,
     PolicyStatus,
     ThresholdPolicy,
 )
-from casework.thresholds import CandidateFlag, CategoryRule, window_floor
-from casework.workflow import REVIEWERS
-from flags.models import EvidenceStatus, Flag, FlagEvidence, FlagStatus, Subject
+from casework.thresholds import CandidateFlag, CategoryRule, evaluate, parse_rules, window_floor
+from flags.models import EvidenceRecord, EvidenceStatus, Flag, FlagEvidence, FlagStatus, Subject
 from flags.signals import EvaluationUnavailable
 
 
@@ -315,3 +319,71 @@ def notices_for(user: User) -> list[Notification]:
         .select_related("case")
         .order_by("-sent_at", "-pk")[:200]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# What the workflow's guards read about a case.
+
+
+def evidence_hashes(case: Case) -> list[str]:
+    """The content hashes of the evidence behind the case's flags, sorted: what it rests on."""
+    rows = EvidenceRecord.objects.filter(flags__case_links__case=case).values_list(
+        "content_hash", flat=True
+    )
+    return sorted(set(rows))
+
+
+def has_disputed_evidence(case: Case) -> bool:
+    """Whether a challenge to the data behind the case is open (its evidence is disputed)."""
+    return EvidenceRecord.objects.filter(
+        flags__case_links__case=case, status=EvidenceStatus.DISPUTED
+    ).exists()
+
+
+def still_meets_threshold(case: Case) -> bool:
+    """Whether the case's active flags, on their evidence as it stands (withdrawn records left
+    out), still meet the policy the case opened under, as of the day it was evaluated."""
+    rules = parse_rules(case.policy.rules)
+    trace = case.trace if isinstance(case.trace, dict) else {}
+    as_of = date.fromisoformat(trace["as_of"]) if "as_of" in trace else case.opened_at.date()
+    evaluation = evaluate(
+        rules,
+        case_candidate_flags(case),
+        policy_version=case.policy.version,
+        as_of=as_of,
+        evaluated_at=timezone.now(),
+    )
+    return evaluation.met
+
+
+def latest_decision(case: Case, kind: DecisionKind) -> Decision | None:
+    return case.decisions.filter(kind=kind).order_by("-pk").first()
+
+
+def referral_signatures(case: Case) -> list[Decision]:
+    """The senior signatures on the case's current referral recommendation, oldest first."""
+    if case.recommended_at is None:
+        return []
+    # A signature counts only for the recommendation it was made on, with nothing between (no
+    # hold, no release), and on the evidence as it stands now: a corrected record means the
+    # signer signed something else. Decisions are insert-only, so ids order them.
+    since = (
+        case.decisions.filter(
+            kind__in=[DecisionKind.RECOMMENDATION, DecisionKind.HOLD, DecisionKind.RELEASE]
+        )
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    current = evidence_hashes(case)
+    signatures = case.decisions.filter(
+        kind=DecisionKind.SIGN_OFF, outcome=Outcome.REFERRAL, pk__gt=since or 0
+    ).order_by("pk")
+    return [signature for signature in signatures if signature.evidence_hashes == current]
+
+
+def opening_notice_pending(case: Case) -> bool:
+    """Whether the subject has yet to be told that the case opened."""
+    return Notification.objects.filter(
+        case=case, kind=NotificationKind.CASE_OPENED, sent_at=None
+    ).exists()

@@ -1,37 +1,37 @@
 """Celery entry points for casework: they load ids and call services, nothing more."""
 
+from typing import Any
+
 from celery import shared_task
-from django.core.mail import send_mail
-from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone
 
 from audit.actors import system_actor
 from casework import services
-from casework.models import Notification
+from casework.services.notices import EmailNotSent
+
+# A failed e-mail is tried again this many times by its task, 30 s, 1 and 2 minutes apart, then
+# left to the sweep, which tries further apart.
+EMAIL_TASK_RETRIES = 3
+EMAIL_TASK_FIRST_DELAY = 30
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=5)
-def email_notification(notification_id: int) -> bool:
-    """E-mail a sent notice to its subject, where their account has an address. Idempotent:
-    a notice is e-mailed at most once. True when an e-mail went."""
-    with transaction.atomic():
-        notice = (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("subject__user", "case")
-            .filter(pk=notification_id, sent_at__isnull=False, emailed_at=None)
-            .first()
-        )
-        user = notice.subject.user if notice is not None else None
-        if notice is None or user is None or not user.email:
-            return False
-        body = render_to_string("casework/email/notification.txt", {"notice": notice})
-        send_mail(notice.get_kind_display(), body, None, [user.email])
-        notice.emailed_at = timezone.now()
-        notice.save(update_fields=["emailed_at"])
-    return True
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=EMAIL_TASK_RETRIES)
+def email_notification(self: Any, notification_id: int) -> str:
+    """E-mail a sent notice to its subject, once (see casework.services.notices)."""
+    try:
+        return services.email_notice(notification_id, actor=system_actor()).value
+    except EmailNotSent as exc:
+        if self.request.is_eager:
+            # In-process, a retry would only hammer the mail server at once: the sweep does it.
+            raise
+        countdown = EMAIL_TASK_FIRST_DELAY * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def send_due_notifications() -> int:
     return services.send_due_notifications(actor=system_actor())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def email_unsent_notices() -> int:
+    return services.email_unsent_notices(actor=system_actor())

@@ -1,19 +1,31 @@
-"""The case state machine: the one table that says what may happen to a case next, and who may
-do it. Services enforce it; pages and the API render it ("what can happen next, and who").
+"""The case state machine: the one table that says what may happen to a case next, who may do
+it, and on what condition. Services enforce it; pages and the API render it ("what can happen
+next, and who").
+
+Each row carries its guard: the rule, beyond state and role, that must hold for the actor to take
+it now (only the assignee recommends, nobody signs their own recommendation, ...). ``allowed``
+checks the conflict check, the row and its guard together; ``refusal`` and ``next_steps`` say the
+same in words for the pages. Targets are fixed here too, so that no service picks a state.
 
 The system may only move a case toward the subject's benefit (hold, release, withdrawal). Every
 adverse step needs named humans.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
 
-from audit.actors import Role
+from audit.actors import Actor, Role
+from casework import selectors
+from casework.conflicts import ConflictCheck, check_conflict
 from casework.models import (  # noqa: F401 - Outcome is part of the workflow's vocabulary
     ADVERSE_OUTCOMES,
     LIVE_STATUSES,
     NON_ADVERSE_OUTCOMES,
+    REVIEWERS,
+    SENIOR,
+    Case,
     CaseStatus,
     Outcome,
 )
@@ -32,13 +44,87 @@ class Action(models.TextChoices):
     ASSIGN = "assign", "Assign to a reviewer"
 
 
-REVIEWERS = frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER})
-SENIOR = frozenset({Role.SENIOR_REVIEWER})
 SYSTEM_OR_REVIEWERS = REVIEWERS | {Role.SYSTEM}
 
 # Targets that are not a fixed state.
 PREVIOUS = "previous"  # back to the state the case was in before it was put on hold
 UNCHANGED = "unchanged"  # a decision that does not move the case
+
+# A guard says why ``actor`` may not take a transition on ``case`` now, or "" when they may.
+Guard = Callable[[Case, Actor], str]
+
+
+def no_guard(case: Case, actor: Actor) -> str:
+    return ""
+
+
+def only_the_assignee_or_unassigned(case: Case, actor: Actor) -> str:
+    if case.assignee_id is not None and case.assignee_id != actor.user_id:
+        return "A senior reviewer assigned this case to someone else: only they may start review."
+    return ""
+
+
+def only_the_assignee(case: Case, actor: Actor) -> str:
+    if case.assignee_id != actor.user_id:
+        return "Only the reviewer the case is assigned to may recommend."
+    return ""
+
+
+def not_the_recommender(case: Case, actor: Actor) -> str:
+    if case.recommended_by_id == actor.user_id:
+        return (
+            "You recommended this outcome, so someone else must sign it or return it: nobody "
+            "signs their own recommendation."
+        )
+    return ""
+
+
+def non_adverse_not_by_the_recommender(case: Case, actor: Actor) -> str:
+    if case.recommended_outcome in ADVERSE_OUTCOMES:
+        return (
+            "A referral for misconduct investigation needs two senior signatures: "
+            "use sign referral."
+        )
+    return not_the_recommender(case, actor)
+
+
+def referral_with_undisputed_evidence(case: Case, actor: Actor) -> str:
+    if case.recommended_outcome not in ADVERSE_OUTCOMES:
+        return "The recommendation is not a referral: sign it off as a non-adverse outcome."
+    if selectors.has_disputed_evidence(case):
+        return (
+            "A challenge to the evidence behind this case is open: a referral cannot be signed "
+            "until it is resolved."
+        )
+    if any(s.made_by_id == actor.user_id for s in selectors.referral_signatures(case)):
+        return "You have already signed this referral: a second senior reviewer must sign it."
+    return not_the_recommender(case, actor)
+
+
+def a_challenge_is_open(case: Case, actor: Actor) -> str:
+    # The system too: a hold with nothing to wait for would only delay the subject's case.
+    if not selectors.has_disputed_evidence(case):
+        return (
+            "A case is put on hold while a challenge to its evidence is open, and none is: "
+            "there is nothing to wait for."
+        )
+    return ""
+
+
+def no_longer_meets_threshold(case: Case, actor: Actor) -> str:
+    if actor.role != Role.SYSTEM and selectors.still_meets_threshold(case):
+        return (
+            f"The case's data still meets threshold policy v{case.policy.version}, so it cannot "
+            "be withdrawn: that is for cases whose corrected data no longer meets it. To end "
+            "it, recommend an outcome for a second person to sign."
+        )
+    return ""
+
+
+def subject_not_yet_told(case: Case, actor: Actor) -> str:
+    if not selectors.opening_notice_pending(case):
+        return "The subject has already been told of this case."
+    return ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +135,10 @@ class Transition:
     target: str
     roles: frozenset[Role]
     precondition: str
+    guard: Guard = no_guard
+    # How many distinct signatures move the case to ``target``; before the last, a signature
+    # is recorded and the case stays where it is.
+    signatures: int = 1
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -58,6 +148,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         CaseStatus.IN_REVIEW,
         REVIEWERS,
         "the reviewer is assigned and passes the conflict check",
+        only_the_assignee_or_unassigned,
     ),
     Transition(
         Action.RECOMMEND,
@@ -65,6 +156,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         CaseStatus.AWAITING_SIGN_OFF,
         REVIEWERS,
         "a recommended outcome with its rationale",
+        only_the_assignee,
     ),
     Transition(
         Action.SIGN_OFF,
@@ -72,6 +164,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         CaseStatus.CLOSED,
         REVIEWERS,
         "a non-adverse outcome, signed by a reviewer who is not the recommender",
+        non_adverse_not_by_the_recommender,
     ),
     Transition(
         Action.SIGN_REFERRAL,
@@ -80,6 +173,8 @@ TRANSITIONS: tuple[Transition, ...] = (
         SENIOR,
         "two senior signatures, neither the recommender's, and no open challenge on the "
         "case's evidence; the case is referred at the second",
+        referral_with_undisputed_evidence,
+        signatures=2,
     ),
     Transition(
         Action.RETURN_FOR_CORRECTION,
@@ -87,6 +182,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         CaseStatus.IN_REVIEW,
         REVIEWERS,
         "returned by a signer, with reasons",
+        not_the_recommender,
     ),
     Transition(
         Action.HOLD,
@@ -94,6 +190,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         CaseStatus.ON_HOLD,
         SYSTEM_OR_REVIEWERS,
         "a challenge on the case's evidence is open: no outcome can be signed",
+        a_challenge_is_open,
     ),
     Transition(
         Action.RELEASE,
@@ -108,6 +205,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         CaseStatus.WITHDRAWN,
         SYSTEM_OR_REVIEWERS,
         "corrected data no longer meets the threshold",
+        no_longer_meets_threshold,
     ),
     Transition(
         Action.DEFER_NOTIFICATION,
@@ -115,6 +213,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         UNCHANGED,
         SENIOR,
         "the subject has not yet been told; reasons and an expiry date are given",
+        subject_not_yet_told,
     ),
     Transition(
         Action.ASSIGN,
@@ -189,3 +288,86 @@ def transition_for(status: str, action: str, role: Role) -> Transition:
         who = " or ".join(sorted(Role(r).label.lower() for r in transition.roles))
         raise TransitionRefused(f"{label} needs a {who}, not a {Role(role).label.lower()}.")
     return transition
+
+
+def target_after(transition: Transition, case: Case, *, signatures: int = 1) -> str:
+    """The state ``case`` is in after ``transition``, as the table says, given how many distinct
+    signatures (this one included) the transition then has."""
+    if signatures < transition.signatures or transition.target == UNCHANGED:
+        return case.status
+    if transition.target == PREVIOUS:
+        return case.held_from
+    return transition.target
+
+
+def allowed(
+    case: Case, action: str, actor: Actor, conflict: ConflictCheck | None = None
+) -> Transition:
+    """The transition ``actor`` may make with ``action`` on ``case`` now, or a CaseActionError
+    that says why not: the conflict check, the table's row for the state and role, its guard."""
+    check_conflict_passes(case, actor, conflict)
+    transition = transition_for(case.status, action, actor.role)
+    reason = transition.guard(case, actor)
+    if reason:
+        raise TransitionRefused(reason)
+    return transition
+
+
+def refusal(
+    case: Case, action: str, actor: Actor, conflict: ConflictCheck | None = None
+) -> CaseActionError | None:
+    """Why ``actor`` may not take ``action`` on ``case`` as it stands, or None if they may.
+
+    Everything that depends on the case and the person, not on what they write. The pages and
+    the API use it to offer only what can be done; the services check the same under the row
+    lock.
+    """
+    try:
+        allowed(case, action, actor, conflict)
+    except CaseActionError as exc:
+        return exc
+    return None
+
+
+def check_conflict_passes(case: Case, actor: Actor, conflict: ConflictCheck | None = None) -> None:
+    if actor.role == Role.SYSTEM:
+        return
+    conflict = conflict or check_conflict(actor.user, case.subject)
+    if not conflict.passes:
+        raise ConflictOfInterest(
+            "You may not see or act on this case: " + "; ".join(conflict.reasons) + "."
+        )
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One thing that can happen next to a case: who may do it, and whether this viewer may now."""
+
+    action: Action
+    who: str
+    precondition: str
+    refusal: str
+
+    @property
+    def available(self) -> bool:
+        return not self.refusal
+
+    @property
+    def label(self) -> str:
+        return str(self.action.label)
+
+
+def next_steps(case: Case, actor: Actor, conflict: ConflictCheck | None = None) -> list[NextStep]:
+    """What can happen next to ``case``, by whom, and which of it ``actor`` may do now.
+
+    Steps only the system takes (release from hold) are listed for information. ``conflict`` is
+    the actor's conflict check for the case, when the caller has already run it.
+    """
+    if conflict is None and actor.role != Role.SYSTEM:
+        conflict = check_conflict(actor.user, case.subject)
+    steps = []
+    for transition in transitions_from(case.status):
+        who = " or ".join(sorted(str(Role(role).label).lower() for role in transition.roles))
+        refused = refusal(case, transition.action, actor, conflict)
+        steps.append(NextStep(transition.action, who, transition.precondition, str(refused or "")))
+    return steps

@@ -258,12 +258,19 @@ NOTIFICATION_DEFERRAL_MAX_DAYS = env.int("NOTIFICATION_DEFERRAL_MAX_DAYS", defau
 # Every decision gives its reasons: at least this many characters.
 DECISION_RATIONALE_MIN_CHARS = env.int("DECISION_RATIONALE_MIN_CHARS", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="scrutiny@localhost")
+# A notice's e-mail is given up (loudly: an error in the log and an audit event) after this
+# many failed attempts; the notice stays in the app.
+NOTICE_EMAIL_MAX_ATTEMPTS = env.int("NOTICE_EMAIL_MAX_ATTEMPTS", default=10)
 # Sent by Celery beat where a broker is configured; `manage.py send_due_notifications` otherwise.
 CELERY_BEAT_SCHEDULE = {
     "send-due-notifications": {
         "task": "casework.tasks.send_due_notifications",
         "schedule": 15 * 60,
-    }
+    },
+    "email-unsent-notices": {
+        "task": "casework.tasks.email_unsent_notices",
+        "schedule": 15 * 60,
+    },
 }
 
 LOGGING = {

@@ -533,5 +533,5 @@ def test_the_command_sends_due_notices(case: Case, time_machine: Any) -> None:
     err = StringIO()
     call_command("send_due_notifications", stderr=err)
 
-    assert err.getvalue().strip() == "Sent 1 notice(s)."
+    assert err.getvalue().strip() == "Sent 1 notice(s); e-mailed 0 owed from earlier."
     assert Notification.objects.get(case=case).sent_at is not None

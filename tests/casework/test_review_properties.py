@@ -4,7 +4,9 @@ invariants (Hypothesis stateful testing).
 Whatever anyone tries, in any order: no adverse outcome without two distinct eligible senior
 signatures, none of them the recommender's; no closed case without a signature by someone other
 than the recommender; nothing done by a conflicted person; every state change has its decision,
-its history row and its audit event; and the audit chain verifies.
+its history row and its audit event; no referral signed while the case's evidence is disputed;
+the subject told before any adverse outcome is signed; a case on hold only while a challenge to
+its evidence is open; and the audit chain verifies.
 """
 
 import contextlib
@@ -39,6 +41,8 @@ from casework.models import (
     CaseStatus,
     Decision,
     DecisionKind,
+    Notification,
+    NotificationKind,
     Outcome,
 )
 from casework.services import DecisionRequest, act_on_case
@@ -63,6 +67,8 @@ class ReviewMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        # Referral signatures that were made while the case's evidence was disputed.
+        self.signed_while_disputed: list[int] = []
         # Each example runs in a savepoint, rolled back at teardown: examples never share rows.
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
@@ -103,11 +109,14 @@ class ReviewMachine(RuleBasedStateMachine):
             no_conflict_declared=declared,
             deferred_until=NOW.date() + timedelta(days=defer_days),
         )
+        disputed = _disputed(case_id)
         try:
             decision = act_on_case(case_id, request, actor=actor_for(self.people[who]))
         except CaseActionError:
             return
         REACHED.add(decision.status_after)
+        if disputed and decision.outcome in ADVERSE_OUTCOMES and decision.kind != "recommendation":
+            self.signed_while_disputed.append(decision.pk)
 
     @rule(case_id=cases, data=st.data())
     def someone_takes_a_next_step(self, case_id: int, data: st.DataObject) -> None:
@@ -159,9 +168,13 @@ class ReviewMachine(RuleBasedStateMachine):
 
     @rule(case_id=cases, disputed=st.booleans())
     def a_challenge_opens_or_closes(self, case_id: int, disputed: bool) -> None:
-        # Stands in for the appeals app: a challenge marks the case's evidence disputed.
+        # Stands in for the appeals app: a challenge marks the case's evidence disputed, and
+        # resolving it releases a case held for it.
         status = EvidenceStatus.DISPUTED if disputed else EvidenceStatus.AS_RECEIVED
         EvidenceRecord.objects.filter(flags__case_links__case_id=case_id).update(status=status)
+        if not disputed and Case.objects.filter(pk=case_id, status=CaseStatus.ON_HOLD).exists():
+            request = DecisionRequest("release", "The challenge to the evidence was resolved.")
+            act_on_case(case_id, request, actor=system_actor())
 
     @invariant()
     def outcomes_have_their_signatures(self) -> None:
@@ -216,8 +229,45 @@ class ReviewMachine(RuleBasedStateMachine):
             ]
 
     @invariant()
+    def no_referral_is_signed_while_the_evidence_is_disputed(self) -> None:
+        assert self.signed_while_disputed == []
+
+    @invariant()
+    def the_subject_is_told_before_an_adverse_outcome_is_signed(self) -> None:
+        signatures = Decision.objects.filter(
+            outcome__in=ADVERSE_OUTCOMES,
+            kind__in=[DecisionKind.SIGN_OFF, DecisionKind.SECOND_SIGNATURE],
+        )
+        for signature in signatures:
+            notice = Notification.objects.get(
+                case_id=signature.case_id, kind=NotificationKind.ADVERSE_OUTCOME_PENDING
+            )
+            told = AuditEvent.objects.get(
+                action="notification.sent",
+                target_type="casework.notification",
+                target_id=str(notice.pk),
+            )
+            signed = AuditEvent.objects.get(
+                target_type="casework.case",
+                target_id=str(signature.case_id),
+                data__contains=f'"decision":{signature.pk},',
+            )
+            assert told.seq < signed.seq
+
+    @invariant()
+    def a_case_is_on_hold_only_while_a_challenge_is_open(self) -> None:
+        for case in Case.objects.filter(status=CaseStatus.ON_HOLD):
+            assert _disputed(case.pk), f"case {case.pk} is held with nothing to wait for"
+
+    @invariant()
     def the_audit_chain_verifies(self) -> None:
         assert verify_stored_chain().intact
+
+
+def _disputed(case_id: int) -> bool:
+    return EvidenceRecord.objects.filter(
+        flags__case_links__case_id=case_id, status=EvidenceStatus.DISPUTED
+    ).exists()
 
 
 def test_the_workflow_invariants_hold_under_random_actions(

@@ -1,0 +1,73 @@
+"""One case's page and API answer read a fixed number of queries however much the case holds:
+grown with more flags, more evidence per flag, more decisions, notices and history, the same case
+costs the same. (Adding other cases would not show an N+1 over one case's own rows.)"""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.roles import actor_for
+from accounts.services import issue_personal_token
+from casework.models import AttachedVia, Case, CaseFlag
+from casework.services import DecisionRequest, act_on_case
+from flags.models import FlagEvidence
+from tests.factories import NOW, CaseFactory, EvidenceRecordFactory, FlagFactory, SubjectFactory
+
+pytestmark = pytest.mark.django_db
+
+REASONS = "Reassigned so that the review is shared out fairly."
+
+
+def grow(case: Case, people: dict[str, Any], *, flags: int, evidence: int, decisions: int) -> None:
+    """Give ``case`` more flags, each with its own evidence, and more decisions (each with its
+    history row and audit event), through the service where the service writes them."""
+    for n in range(flags):
+        flag = FlagFactory.create(subject=case.subject)
+        for position in range(evidence):
+            record = EvidenceRecordFactory.create(
+                content_hash=f"{case.pk:032d}{n:016d}{position:016d}"
+            )
+            FlagEvidence.objects.create(flag=flag, evidence=record, position=position)
+        CaseFlag.objects.create(
+            case=case, flag=flag, attached_at=NOW, via=AttachedVia.JOINING, category=flag.category
+        )
+    senior = actor_for(people["sam.senior"])
+    for n in range(decisions):
+        to = "ravi.reviewer" if n % 2 == 0 else "rita.reviewer"
+        request = DecisionRequest("assign", REASONS, no_conflict_declared=True, assign_to=to)
+        act_on_case(case.pk, request, actor=senior)
+
+
+def queries_for(client: Any, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def page_and_api_queries(case: Case, people: dict[str, Any]) -> tuple[int, int]:
+    page = Client()
+    page.force_login(people["sam.senior"])
+    api = APIClient()
+    token = issue_personal_token(people["sam.senior"], actor=actor_for(people["alan.admin"]))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return (
+        queries_for(page, f"/cases/{case.pk}/"),
+        queries_for(api, f"/api/v1/cases/{case.pk}/"),
+    )
+
+
+def test_one_case_costs_the_same_queries_however_much_it_holds(
+    people: dict[str, Any], frozen_today: Any
+) -> None:
+    small = CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
+    large = CaseFactory.create(subject=SubjectFactory.create(unit="West Response"))
+    grow(small, people, flags=0, evidence=0, decisions=1)
+    grow(large, people, flags=12, evidence=3, decisions=9)
+    assert large.case_flags.count() == 13
+    assert large.decisions.count() == 9
+
+    assert page_and_api_queries(large, people) == page_and_api_queries(small, people)
