@@ -1,10 +1,11 @@
 """Signals flags sends, so that casework can act on new flags without flags importing casework.
 
-``flags_stored`` is sent inside the ingest transaction, after the flags and their audit events
-are written and while the subjects' rows are locked, with ``flags``, a list of StoredFlag. A
-receiver returns Consequences: the cases the new flags joined, which the ingest response reports,
-and its audit events, which ingest appends after its own so that the audit chain's lock is held
-only for the transaction's last step.
+``flags_stored`` is sent inside the ingest transaction, after the flags and their evidence links
+are written and while the subjects' rows are locked, but before any audit event of the batch is
+appended, with ``flags``, a list of StoredFlag. A receiver returns Consequences: the cases the
+new flags joined, which the ingest response reports, and its audit events. Ingest then appends
+the flags' own events and, after them, the receivers' events: appending is the transaction's last
+step, so the audit chain's lock is held only for that step.
 """
 
 from dataclasses import dataclass

@@ -7,7 +7,6 @@ does.
 
 import smtplib
 from collections.abc import Sequence
-from typing import Any
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
@@ -33,6 +32,3 @@ class FlakyEmailBackend(LocmemBackend):
             MailServer.refused += len(messages)
             raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
         return super().send_messages(messages)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
