@@ -3,17 +3,20 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
 from accounts.models import PersonalToken
-from audit.admin import ReadOnlyAdmin
+from audit.admin import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 
 
 @admin.register(PersonalToken)
-class PersonalTokenAdmin(ReadOnlyAdmin):
+class PersonalTokenAdmin(ReadOnlyHistoryAdmin):
     list_display = ["prefix", "user", "created_at", "revoked_at"]
     list_select_related = ["user"]
+    # Nobody needs to read a credential's hash, so no admin page shows it.
+    exclude = ["token_hash"]
 
 
-# Accounts are created, given their role and linked to a person by ``manage.py create_user``,
-# which audits each step; the admin shows them and changes nothing.
+# Accounts are created, given their role and linked to a person by ``manage.py create_user``, and
+# passwords set by ``accounts.services.set_password``, each audited; the admin shows accounts and
+# changes nothing. It offers no password change either (see config/admin_site.py).
 admin.site.unregister(User)
 admin.site.unregister(Group)
 
@@ -21,6 +24,13 @@ admin.site.unregister(Group)
 @admin.register(User)
 class ReadOnlyUserAdmin(ReadOnlyAdmin, UserAdmin):
     list_display = ["username", "email", "is_active", "is_staff", "last_login"]
+    # UserAdmin's own fieldsets, less the password hash.
+    fieldsets = [
+        (None, {"fields": ["username"]}),
+        ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+    ]
 
 
 @admin.register(Group)

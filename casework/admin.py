@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from audit.admin import ReadOnlyHistoryAdmin
 from casework.models import ThresholdPolicy
-from flags.admin import ReadOnlyHistoryAdmin
 
 
 @admin.register(ThresholdPolicy)
