@@ -52,6 +52,14 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def plain_http_test_client(settings: Any) -> None:
+    """Django's test client speaks plain HTTP. With DEBUG off every request would be redirected to
+    HTTPS, so tests switch the redirect off; tests of the redirect and of HSTS switch it back on
+    or send ``secure=True``."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture
 def frozen_today(time_machine: Any) -> Any:
     """Pin the clock to NOW (noon in London on TODAY): threshold windows end today."""
