@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "audit",
+    "tokens",
     "accounts",
     "flags",
     "casework",

@@ -3,7 +3,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdmin
-from flags.models import Detector, DetectorToken
+from flags.models import Detector
 
 # People's data (the workforce register, equality profiles, evidence, flags, cases) is not in the
 # admin: administrators run the system and do not read case content, and every view of a
@@ -21,9 +21,3 @@ class ReadOnlyHistoryAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 @admin.register(Detector)
 class DetectorAdmin(ReadOnlyHistoryAdmin):
     list_display = ["slug", "name", "owner", "current_version", "active", "precision_floor"]
-
-
-@admin.register(DetectorToken)
-class DetectorTokenAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["prefix", "detector", "created_at", "revoked_at"]
-    exclude = ["token_hash"]

@@ -82,7 +82,8 @@ def system(db: Any) -> Actor:
 
 @pytest.fixture
 def detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
-    return register_detector("overtime", name="Overtime anomalies", actor=admin_actor)
+    detector, issued = register_detector("overtime", name="Overtime anomalies", actor=admin_actor)
+    return detector, issued.token
 
 
 @pytest.fixture
@@ -97,7 +98,8 @@ def detector_client(detector_with_token: tuple[Detector, str]) -> APIClient:
 
 @pytest.fixture
 def other_detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
-    return register_detector("access", name="System look-ups", actor=admin_actor)
+    detector, issued = register_detector("access", name="System look-ups", actor=admin_actor)
+    return detector, issued.token
 
 
 @pytest.fixture

@@ -12,13 +12,14 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from casework.models import Case, Decision, DeclaredConflict, ThresholdPolicy
-from flags.models import Detector, DetectorToken, EqualityProfile, EvidenceRecord, Flag, Subject
+from flags.models import Detector, EqualityProfile, EvidenceRecord, Flag, Subject
 from tests.factories import StrongFlagItemFactory, SubjectFactory
 from tests.ingest_client import post_flags
+from tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Detector, DetectorToken, ThresholdPolicy, AuditEvent]
+MODELS = [Detector, ApiToken, ThresholdPolicy, AuditEvent]
 PERSONAL = [Subject, EqualityProfile, EvidenceRecord, Flag, Case, Decision, DeclaredConflict]
 
 

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from accounts.services import issue_personal_token
 from accounts.roles import actor_for
+from accounts.services import issue_personal_token
 
 pytestmark = pytest.mark.django_db
 

@@ -205,7 +205,7 @@ def test_a_proxy_header_that_is_not_a_header_name_is_refused() -> None:
 
 
 def test_the_deployment_check_passes_with_production_settings() -> None:
-    run = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+    run = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=PROJECT,
         env={
