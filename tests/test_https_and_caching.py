@@ -68,7 +68,9 @@ def test_pages_with_a_persons_data_are_not_stored(client: Client, people: dict[s
 
 
 def test_api_responses_are_not_stored(client: Client, people: dict[str, Any]) -> None:
-    token = issue_personal_token(people["rita.reviewer"], actor=actor_for(people["alan.admin"]))
+    token = issue_personal_token(
+        people["rita.reviewer"], actor=actor_for(people["alan.admin"])
+    ).token
 
     response = client.get("/api/v1/cases/", HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -9,7 +9,7 @@ person may hold a token, the flags app that a detector exists.
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -39,7 +39,8 @@ class TokenRefused(PermissionError):
 
 @dataclass(frozen=True)
 class IssuedToken:
-    token: str
+    # Kept out of the repr, so that logging the result cannot leak the token.
+    token: str = field(repr=False)
     record: ApiToken
 
 
