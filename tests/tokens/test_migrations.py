@@ -22,7 +22,8 @@ def migrate(targets: list[tuple[str, str | None]]) -> Any:
     executor = MigrationExecutor(connection)
     executor.migrate(targets)
     executor.loader.build_graph()
-    return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
+    reached = [(app, name) for app, name in targets if name is not None]
+    return executor.loader.project_state(reached).apps
 
 
 def old_rows(apps: Any) -> dict[str, Any]:
