@@ -2,15 +2,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
-from accounts.models import PersonalToken
 from audit.admin import ReadOnlyAdmin, ReadOnlyHistoryAdmin
+from tokens.models import ApiToken
 
 
-@admin.register(PersonalToken)
-class PersonalTokenAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["prefix", "user", "created_at", "revoked_at"]
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyHistoryAdmin):
+    """Tokens, people's and detectors', with when each expires; never their hash."""
+
+    list_display = ["prefix", "kind", "user", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["kind"]
     list_select_related = ["user"]
-    # Nobody needs to read a credential's hash, so no admin page shows it.
     exclude = ["token_hash"]
 
 

@@ -2,8 +2,6 @@
 
 from audit.registry import register
 
-PERSONAL_TOKEN_ISSUED = register("personal_token.issued", "A person's API token was issued.")
-PERSONAL_TOKEN_REVOKED = register("personal_token.revoked", "A person's API token was revoked.")
 USER_ROLE_SET = register("user.role_set", "A user's role was set.")
 USER_LINKED_TO_SUBJECT = register(
     "user.linked_to_subject", "A user account was linked to a person in the workforce register."

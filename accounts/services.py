@@ -1,28 +1,26 @@
-"""Every governed write of the accounts app: users with their role, and personal API tokens.
+"""Every governed write of the accounts app: users with their role, and their API tokens.
 
 Each function takes a keyword-only ``actor`` (an administrator, or the system during set-up),
 runs in one transaction, and writes its audit events in it. Passwords and tokens are never
-recorded; token prefixes are.
+recorded; token prefixes are. Tokens are issued and revoked through ``tokens.services``.
 """
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import audit_actions
-from accounts.models import PersonalToken
 from accounts.per_request import forget
 from accounts.roles import GROUP_ROLES
 from audit import log
 from audit.actors import USER_CREATED, USER_PASSWORD_SET, Actor, Role
 from audit.history import save_with_history
-from config.tokens import new_token
-from flags.models import Subject
+from flags.models import Detector, Subject
+from tokens.models import TokenKind
+from tokens.services import IssuedToken, TokenError, issue_token
 
 REVIEWING_ROLES = frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER})
-TOKEN_PREFIX = "spt_"  # noqa: S105 - a label, not a secret
 
 
 class AccountError(ValueError):
@@ -111,48 +109,17 @@ def set_password(user: User, password: str, *, actor: Actor, reason: str) -> Non
         log.record(USER_PASSWORD_SET, user, actor=actor, reason=reason)
 
 
-def issue_personal_token(user: User, *, actor: Actor) -> str:
-    """Issue an API token for ``user``. Returned once; only its hash is kept."""
+def issue_personal_token(user: User, *, actor: Actor, days: int | None = None) -> IssuedToken:
+    """Issue an API token for ``user``, a person with an active account, lasting ``days``
+    (API_TOKEN_DEFAULT_DAYS if None). The token is in the result, once; only its hash is kept."""
     if not user.is_active:
         raise AccountError(f"{user.get_username()!r} is not active, so cannot hold a token.")
-    with transaction.atomic():
-        new = new_token(TOKEN_PREFIX)
-        record = PersonalToken(
-            user=user, token_hash=new.token_hash, prefix=new.prefix, created_at=timezone.now()
+    if Detector.objects.filter(user=user).exists():
+        raise AccountError(
+            f"{user.get_username()!r} is a detector's service user: issue its tokens as the "
+            "detector's."
         )
-        save_with_history(record, actor=actor, reason="personal API token issued")
-        log.record(
-            audit_actions.PERSONAL_TOKEN_ISSUED,
-            record,
-            actor=actor,
-            data={"user": user.pk, "prefix": record.prefix},
-            reason="personal API token issued",
-        )
-    return new.token
-
-
-def revoke_personal_token(prefix: str, *, actor: Actor) -> PersonalToken:
-    """Revoke the live token whose prefix is ``prefix``; it stops working at once."""
-    with transaction.atomic():
-        matches = list(
-            PersonalToken.objects.select_for_update().filter(
-                prefix__startswith=prefix, revoked_at=None
-            )
-        )
-        if not matches:
-            raise AccountError(f"No live personal token starts with {prefix!r}.")
-        if len(matches) > 1:
-            raise AccountError(f"Several live tokens start with {prefix!r}; give more of it.")
-        [token] = matches
-        token.revoked_at = timezone.now()
-        save_with_history(
-            token, actor=actor, reason="personal API token revoked", update_fields=["revoked_at"]
-        )
-        log.record(
-            audit_actions.PERSONAL_TOKEN_REVOKED,
-            token,
-            actor=actor,
-            data={"user": token.user_id, "prefix": token.prefix},
-            reason="personal API token revoked",
-        )
-    return token
+    try:
+        return issue_token(user, kind=TokenKind.PERSON, actor=actor, days=days)
+    except TokenError as exc:
+        raise AccountError(str(exc)) from exc

@@ -224,6 +224,8 @@ def main() -> None:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "CONN_MAX_AGE": "600",
+        # gunicorn serves plain HTTP on the loopback address here: nothing to redirect to.
+        "SECURE_SSL_REDIRECT": "false",
     }
     python = str(ROOT / ".venv" / "bin" / "python")
     print(f"Preparing PostgreSQL database {args.database} with {args.subjects:,} subjects ...")

@@ -1287,7 +1287,7 @@ def signed_in(mode: str) -> tuple["Client", "User", dict[str, str]]:
     client.force_login(reviewer)
     headers = {}
     if mode == "api":
-        token = issue_personal_token(reviewer, actor=system_actor())
+        token = issue_personal_token(reviewer, actor=system_actor()).token
         headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client, reviewer, headers
 

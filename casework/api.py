@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import PersonalTokenAuthentication
 from accounts.roles import actor_for
 from casework import selectors
 from casework.conflicts import conflict_for_request
@@ -25,6 +24,7 @@ from casework.services import DecisionRequest, act_on_case, next_steps, record_c
 from casework.workflow import Action, CaseActionError, ConflictOfInterest
 from flags.ingest_schema import ApiError
 from flags.models import Category
+from tokens.authentication import ApiTokenAuthentication
 
 
 class IsReviewer(BasePermission):
@@ -273,7 +273,7 @@ class QueuePagination(PageNumberPagination):
 
 
 class CaseListView(APIView):
-    authentication_classes = [PersonalTokenAuthentication]
+    authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsReviewer]
 
     @extend_schema(
@@ -310,7 +310,7 @@ class CaseListView(APIView):
 
 
 class CaseDetailView(APIView):
-    authentication_classes = [PersonalTokenAuthentication]
+    authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsReviewer]
 
     @extend_schema(
@@ -335,7 +335,7 @@ class CaseDetailView(APIView):
 
 
 class CaseTransitionView(APIView):
-    authentication_classes = [PersonalTokenAuthentication]
+    authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsReviewer]
 
     @extend_schema(

@@ -6,6 +6,7 @@ printed to the console (the embedded default). Production sets ``DATABASE_URL`` 
 A secret never has a production default: with ``DEBUG`` off and no ``SECRET_KEY`` start-up fails.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "audit",
+    "tokens",
     "accounts",
     "flags",
     "casework",
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves static files with DEBUG off too, straight after security headers are set.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which answers static files itself with their own caching headers.
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -192,8 +196,47 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Over HTTPS only, whenever DEBUG is off: not configurable.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# No script reads the CSRF cookie: forms carry the token in a hidden field.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# HTTPS. With DEBUG off, plain-HTTP requests are redirected to HTTPS and browsers are told (HSTS)
+# to use nothing else for a year, subdomains included. Turning the redirect off takes an explicit
+# SECURE_SSL_REDIRECT=false: for a server that only a local test browser talks to over HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a commitment for the whole domain that takes months to undo: opt in only.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+
+def proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER for a TLS-terminating proxy that sets header ``name`` to
+    ``https``. Only for a proxy that always sets (or strips) that header: otherwise a client
+    could claim HTTPS by sending it."""
+    if not name:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", name):
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_SSL_HEADER={name!r} is not a header name (e.g. X-Forwarded-Proto)."
+        )
+    return "HTTP_" + name.upper().replace("-", "_"), "https"
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("TRUSTED_PROXY_SSL_HEADER", default=""))
+
+# API tokens expire. A person's token lasts API_TOKEN_DEFAULT_DAYS unless issued for another
+# number of days, at most API_TOKEN_MAX_DAYS; a detector's lasts the maximum unless issued for
+# fewer, since a detector is a service whose token is rotated by deployment, not by a person.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+if not 1 <= API_TOKEN_DEFAULT_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_DEFAULT_DAYS={API_TOKEN_DEFAULT_DAYS} must be at least 1 and at most "
+        f"API_TOKEN_MAX_DAYS={API_TOKEN_MAX_DAYS}."
+    )
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audit.admin import ReadOnlyHistoryAdmin
-from flags.models import Detector, DetectorToken
+from flags.models import Detector
 
 # People's data (the workforce register, equality profiles, evidence, flags, cases) is not in the
 # admin: administrators run the system and do not read case content, and every view of a
@@ -12,10 +12,3 @@ from flags.models import Detector, DetectorToken
 @admin.register(Detector)
 class DetectorAdmin(ReadOnlyHistoryAdmin):
     list_display = ["slug", "name", "owner", "current_version", "active", "precision_floor"]
-
-
-@admin.register(DetectorToken)
-class DetectorTokenAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["prefix", "detector", "created_at", "revoked_at"]
-    # Nobody needs to read a credential's hash, so no admin page shows it.
-    exclude = ["token_hash"]

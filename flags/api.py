@@ -13,24 +13,35 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import Actor, Role
-from flags.authentication import DetectorTokenAuthentication
 from flags.ingest_schema import ApiError, IngestRequest, IngestResponse
-from flags.models import DetectorToken
+from flags.models import Detector
 from flags.parsers import StrictJSONParser
 from flags.services import ingest_flags
 from flags.signals import EvaluationUnavailable
+from tokens.authentication import ApiTokenAuthentication
+from tokens.models import ApiToken, TokenKind
 
 
 class IsActiveDetector(BasePermission):
+    message = "Only a detector's API token may submit flags."
+
     def has_permission(self, request: Request, view: Any) -> bool:
         token = request.auth
-        if not isinstance(token, DetectorToken):
+        if not isinstance(token, ApiToken) or token.kind != TokenKind.DETECTOR:
             return False
-        if not token.detector.active:
+        detector = detector_of(request)
+        if not detector.active:
             raise exceptions.PermissionDenied(
-                f"Detector {token.detector.slug!r} is inactive: its flags are not accepted."
+                f"Detector {detector.slug!r} is inactive: its flags are not accepted."
             )
         return True
+
+
+def detector_of(request: Request) -> Detector:
+    """The detector whose service user holds the request's token. The reverse accessor caches
+    on the user, so the permission check and the view share one query."""
+    detector: Detector = request.user.detector  # type: ignore[union-attr]
+    return detector
 
 
 class CannotEvaluate(exceptions.APIException):
@@ -65,7 +76,7 @@ def _batch_of(data: Any) -> list[Any]:
 
 
 class FlagIngestView(APIView):
-    authentication_classes = [DetectorTokenAuthentication]
+    authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsActiveDetector]
     parser_classes = [StrictJSONParser]
 
@@ -83,7 +94,9 @@ class FlagIngestView(APIView):
         responses={
             200: IngestResponse,
             400: OpenApiResponse(ApiError, "The body is not a batch: malformed JSON, no flags."),
-            401: OpenApiResponse(ApiError, "No token, or a token not recognised or revoked."),
+            401: OpenApiResponse(
+                ApiError, "No token, or a token not recognised, revoked or expired."
+            ),
             403: OpenApiResponse(ApiError, "The detector is inactive."),
             413: OpenApiResponse(ApiError, "More than 1,000 flags, or a body over the size limit."),
             415: OpenApiResponse(ApiError, "The body is not JSON."),
@@ -122,8 +135,7 @@ class FlagIngestView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        token = request.auth
-        assert isinstance(token, DetectorToken)  # noqa: S101 - guaranteed by IsActiveDetector
+        detector = detector_of(request)
         try:
             data = request.data
         except RequestDataTooBig as exc:
@@ -132,9 +144,9 @@ class FlagIngestView(APIView):
                 "Split it into smaller batches."
             ) from exc
         items = _batch_of(data)
-        actor = Actor(user=token.detector.user, role=Role.DETECTOR)
+        actor = Actor(user=detector.user, role=Role.DETECTOR)
         try:
-            outcomes = ingest_flags(detector=token.detector, raw_items=items, actor=actor)
+            outcomes = ingest_flags(detector=detector, raw_items=items, actor=actor)
         except EvaluationUnavailable as exc:
             # Nothing was stored: a flag is never kept without its threshold evaluation.
             raise CannotEvaluate(

@@ -3,8 +3,6 @@
 from audit.registry import register
 
 DETECTOR_REGISTERED = register("detector.registered", "A detector was registered.")
-DETECTOR_TOKEN_ISSUED = register("detector.token_issued", "An API token was issued to a detector.")
-DETECTOR_TOKEN_REVOKED = register("detector.token_revoked", "A detector's API token was revoked.")
 FLAG_RECEIVED = register(
     "flag.received", "A detector's flag was stored, with the evidence records it rests on."
 )

@@ -148,20 +148,6 @@ class Detector(models.Model):
         return self.slug
 
 
-class DetectorToken(models.Model):
-    """An API token for a detector, stored as its SHA-256 (tokens carry 256 bits of entropy)."""
-
-    detector = models.ForeignKey(Detector, on_delete=models.PROTECT, related_name="tokens")
-    token_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12, help_text="The token's first characters, to tell it")
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.detector.slug})"
-
-
 class Category(models.TextChoices):
     OVERTIME_FRAUD = "overtime_fraud", "Overtime fraud"
     ATTENDANCE = "attendance", "Attendance"

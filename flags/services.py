@@ -1,4 +1,5 @@
-"""Every governed write of the flags app: detectors, their tokens, and flag ingest.
+"""Every governed write of the flags app: detectors (their tokens through ``tokens.services``)
+and flag ingest.
 
 Each function takes a keyword-only ``actor``, runs in one transaction, and writes its audit events
 in that transaction. Workforce imports live in ``flags.workforce``.
@@ -17,12 +18,10 @@ from audit.actors import Actor
 from audit.chain import canonical_json, canonical_time, sha256_hex
 from audit.history import save_with_history
 from config.bulk_writes import insert_rows, insert_with_history
-from config.tokens import new_token
 from flags import audit_actions
 from flags.ingest_schema import Bounds, Evidence, FlagItem, check_item
 from flags.models import (
     Detector,
-    DetectorToken,
     EvidenceRecord,
     EvidenceStatus,
     Flag,
@@ -31,8 +30,8 @@ from flags.models import (
     Subject,
 )
 from flags.signals import Consequences, StoredFlag, flags_stored
-
-TOKEN_PREFIX = "sdt_"  # noqa: S105 - a label, not a secret
+from tokens.models import TokenKind
+from tokens.services import IssuedToken, TokenError, issue_token
 
 
 class DetectorError(ValueError):
@@ -47,8 +46,10 @@ def register_detector(
     owner: str = "",
     description: str = "",
     version: str = "",
-) -> tuple[Detector, str]:
-    """Register a detector with its own service user, and return it with its first API token.
+    token_days: int | None = None,
+) -> tuple[Detector, IssuedToken]:
+    """Register a detector with its own service user, and return it with its first API token,
+    lasting ``token_days`` (by default API_TOKEN_MAX_DAYS).
 
     The token is shown once: only its hash is stored.
     """
@@ -74,46 +75,19 @@ def register_detector(
             data={"slug": slug, "service_user": user.pk, "version": version},
             reason="detector registered",
         )
-        token = _issue_token(detector, actor=actor)
-    return detector, token
+        issued = issue_detector_token(detector, actor=actor, days=token_days)
+    return detector, issued
 
 
-def issue_detector_token(detector: Detector, *, actor: Actor) -> str:
-    """Issue another API token for a detector (for rotation). Shown once, stored hashed."""
-    with transaction.atomic():
-        return _issue_token(detector, actor=actor)
-
-
-def _issue_token(detector: Detector, *, actor: Actor) -> str:
-    new = new_token(TOKEN_PREFIX)
-    record = DetectorToken(detector=detector, token_hash=new.token_hash, prefix=new.prefix)
-    save_with_history(record, actor=actor, reason="API token issued")
-    log.record(
-        audit_actions.DETECTOR_TOKEN_ISSUED,
-        record,
-        actor=actor,
-        data={"detector": detector.pk, "prefix": record.prefix},
-        reason="API token issued",
-    )
-    return new.token
-
-
-def revoke_detector_token(token: DetectorToken, *, actor: Actor) -> None:
-    with transaction.atomic():
-        token = DetectorToken.objects.select_for_update().get(pk=token.pk)
-        if token.revoked_at is not None:
-            raise DetectorError("This token is already revoked.")
-        token.revoked_at = timezone.now()
-        save_with_history(
-            token, actor=actor, reason="API token revoked", update_fields=["revoked_at"]
-        )
-        log.record(
-            audit_actions.DETECTOR_TOKEN_REVOKED,
-            token,
-            actor=actor,
-            data={"detector": token.detector_id, "prefix": token.prefix},
-            reason="API token revoked",
-        )
+def issue_detector_token(
+    detector: Detector, *, actor: Actor, days: int | None = None
+) -> IssuedToken:
+    """Issue another API token for a detector (for rotation), lasting ``days`` (by default
+    API_TOKEN_MAX_DAYS). The token is in the result, once; only its hash is kept."""
+    try:
+        return issue_token(detector.user, kind=TokenKind.DETECTOR, actor=actor, days=days)
+    except TokenError as exc:
+        raise DetectorError(str(exc)) from exc
 
 
 # --- ingest ----------------------------------------------------------------------------------

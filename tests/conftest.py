@@ -52,6 +52,14 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def plain_http_test_client(settings: Any) -> None:
+    """Django's test client speaks plain HTTP. With DEBUG off every request would be redirected to
+    HTTPS, so tests switch the redirect off; tests of the redirect and of HSTS switch it back on
+    or send ``secure=True``."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture
 def frozen_today(time_machine: Any) -> Any:
     """Pin the clock to NOW (noon in London on TODAY): threshold windows end today."""
@@ -74,7 +82,8 @@ def system(db: Any) -> Actor:
 
 @pytest.fixture
 def detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
-    return register_detector("overtime", name="Overtime anomalies", actor=admin_actor)
+    detector, issued = register_detector("overtime", name="Overtime anomalies", actor=admin_actor)
+    return detector, issued.token
 
 
 @pytest.fixture
@@ -89,7 +98,8 @@ def detector_client(detector_with_token: tuple[Detector, str]) -> APIClient:
 
 @pytest.fixture
 def other_detector_with_token(admin_actor: Actor) -> tuple[Detector, str]:
-    return register_detector("access", name="System look-ups", actor=admin_actor)
+    detector, issued = register_detector("access", name="System look-ups", actor=admin_actor)
+    return detector, issued.token
 
 
 @pytest.fixture

@@ -5,28 +5,26 @@ from typing import Any
 
 from django.db.models import Max
 
-from accounts.models import PersonalToken
 from audit.models import AuditEvent
 from casework.models import Case, CaseFlag, Decision, Notification, ThresholdPolicy
 from flags.models import (
     Detector,
-    DetectorToken,
     EqualityProfile,
     EvidenceRecord,
     Flag,
     FlagEvidence,
     Subject,
 )
+from tokens.models import ApiToken
 
 HISTORIED = (
     Subject,
     EqualityProfile,
     Detector,
-    DetectorToken,
     EvidenceRecord,
     Flag,
     Case,
-    PersonalToken,
+    ApiToken,
 )
 PLAIN = (FlagEvidence, CaseFlag, ThresholdPolicy, Decision, Notification, AuditEvent)
 

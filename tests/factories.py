@@ -22,11 +22,9 @@ from casework.models import (
     ThresholdPolicy,
 )
 from casework.thresholds import CandidateFlag
-from config.tokens import hash_token
 from flags.models import (
     Category,
     Detector,
-    DetectorToken,
     EmploymentType,
     EqualityProfile,
     EvidenceRecord,
@@ -38,6 +36,8 @@ from flags.models import (
     Subject,
     WorkingPattern,
 )
+from tokens.models import ApiToken, TokenKind
+from tokens.services import hash_token
 
 # The date tests pin "today" to (see the ``frozen_today`` fixture): threshold windows roll with it.
 TODAY = date(2026, 6, 15)
@@ -98,22 +98,45 @@ class InactiveDetectorFactory(DetectorFactory):
     active = False
 
 
-class DetectorTokenFactory(factory.django.DjangoModelFactory[DetectorToken]):
+class ApiTokenFactory(factory.django.DjangoModelFactory[ApiToken]):
     """A token row for a known plain token: pass ``token=`` to authenticate with it."""
 
     class Meta:
-        model = DetectorToken
+        model = ApiToken
+        abstract = True
+
+    token_hash = factory.LazyAttribute(lambda o: hash_token(o.token))
+    prefix = factory.LazyAttribute(lambda o: o.token[:12])
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(days=90))
+
+
+class PersonalTokenFactory(ApiTokenFactory):
+    class Params:
+        token = factory.Sequence(lambda n: f"spt_test-token-{n:06d}")
+
+    user = factory.SubFactory(UserFactory)
+    kind = TokenKind.PERSON
+
+
+class DetectorTokenFactory(ApiTokenFactory):
+    """A detector's token: pass ``detector=`` to choose whose."""
 
     class Params:
         token = factory.Sequence(lambda n: f"sdt_test-token-{n:06d}")
+        detector = factory.SubFactory(DetectorFactory)
 
-    detector = factory.SubFactory(DetectorFactory)
-    token_hash = factory.LazyAttribute(lambda o: hash_token(o.token))
-    prefix = factory.LazyAttribute(lambda o: o.token[:12])
+    user = factory.LazyAttribute(lambda o: o.detector.user)
+    kind = TokenKind.DETECTOR
 
 
 class RevokedDetectorTokenFactory(DetectorTokenFactory):
     revoked_at = factory.LazyFunction(lambda: datetime.now(UTC) - timedelta(minutes=1))
+
+
+class ExpiredDetectorTokenFactory(DetectorTokenFactory):
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC) - timedelta(days=400))
+    expires_at = factory.LazyAttribute(lambda o: datetime.now(UTC) - timedelta(minutes=1))
 
 
 class EvidenceRecordFactory(factory.django.DjangoModelFactory[EvidenceRecord]):

@@ -24,20 +24,21 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 from django.utils.regex_helper import normalize
 
-from accounts.models import PersonalToken
 from accounts.services import issue_personal_token
 from audit.actors import Actor
 from audit.log import verify_stored_chain
 from audit.models import AuditEvent
 from casework.models import Case, Decision, DeclaredConflict, PolicyStatus, ThresholdPolicy
-from flags.models import Detector, DetectorToken, EqualityProfile, EvidenceRecord, Flag, Subject
-from flags.services import issue_detector_token, revoke_detector_token
+from flags.models import Detector, EqualityProfile, EvidenceRecord, Flag, Subject
+from flags.services import issue_detector_token
 from tests.factories import StrongFlagItemFactory, SubjectFactory, WeakFlagItemFactory
 from tests.ingest_client import client_for, post_flags
+from tokens.models import ApiToken
+from tokens.services import revoke_token
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Detector, DetectorToken, ThresholdPolicy, AuditEvent, PersonalToken]
+MODELS = [Detector, ApiToken, ThresholdPolicy, AuditEvent]
 PERSONAL = [Subject, EqualityProfile, EvidenceRecord, Flag, Case, Decision, DeclaredConflict]
 SIGN_IN_RECORDS = [AccessAttempt, AccessLog, AccessFailureLog]
 OLD_PASSWORD = "x" * 20
@@ -68,7 +69,7 @@ def superuser_client(
     post_flags(client_for(token), [StrongFlagItemFactory.build(subject=subject.staff_number)])
     assert Case.objects.exists()
     issue_detector_token(detector, actor=admin_actor)
-    revoke_detector_token(detector.tokens.earliest("pk"), actor=admin_actor)
+    revoke_token(detector.user.api_tokens.earliest("pk"), actor=admin_actor)
     issue_personal_token(superuser, actor=admin_actor)
     client = Client()
     client.force_login(superuser)
@@ -211,12 +212,12 @@ def test_a_revoked_token_cannot_be_restored_through_its_history_page(
     superuser_client: Client, detector_with_token: tuple[Detector, str]
 ) -> None:
     detector, token = detector_with_token
-    revoked = detector.tokens.get(prefix=token[:12])
+    revoked = detector.user.api_tokens.get(prefix=token[:12])
     live_version = revoked.history.filter(revoked_at=None).earliest()
     before = every_row()
 
     response = superuser_client.post(
-        reverse("admin:flags_detectortoken_simple_history", args=[revoked.pk, live_version.pk]),
+        reverse("admin:tokens_apitoken_simple_history", args=[revoked.pk, live_version.pk]),
         form_values(live_version.instance),
     )
 

@@ -33,11 +33,11 @@ def test_the_ingest_operation_is_described(schema: dict[str, Any]) -> None:
     operation = schema["paths"]["/api/v1/flags/"]["post"]
 
     assert operation["operationId"] == "ingest_flags"
-    assert operation["security"] == [{"detectorToken": []}]
-    assert schema["components"]["securitySchemes"]["detectorToken"] == {
+    assert operation["security"] == [{"apiToken": []}]
+    assert schema["components"]["securitySchemes"]["apiToken"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "A detector's API token.",
+        "description": "An API token: a detector's for ingest, a person's for the case API.",
     }
     body = operation["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"].startswith("#/components/schemas/IngestRequest")

@@ -15,16 +15,16 @@ from audit.actors import SYSTEM_USERNAME, Actor
 from casework.models import Case, ThresholdPolicy
 from flags.models import (
     Detector,
-    DetectorToken,
     EqualityProfile,
     EvidenceRecord,
     Flag,
     Subject,
 )
-from flags.services import revoke_detector_token
 from flags.workforce import COLUMNS
 from tests.factories import FlagItemFactory, StrongFlagItemFactory
 from tests.ingest_client import post_flags
+from tokens.models import ApiToken
+from tokens.services import revoke_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
@@ -61,7 +61,7 @@ def scenario(
     post_flags(detector_client, [StrongFlagItemFactory.build(subject="1002")])
     post_flags(detector_client, [FlagItemFactory.build(subject="1002") for _ in range(3)])
     post_flags(detector_client, [FlagItemFactory.build(subject="1001")])
-    revoke_detector_token(detector_with_token[0].tokens.get(), actor=admin_actor)
+    revoke_token(detector_with_token[0].user.api_tokens.get(), actor=admin_actor)
     import_csv(tmp_path, [person("1001", rank="sergeant", sex="male"), person("1002")])
     return detector_with_token[0]
 
@@ -115,10 +115,11 @@ def test_subject_and_equality_history_name_the_importing_administrator(
 
 def test_detector_and_token_history_name_the_administrator(scenario: Detector) -> None:
     assert users_of(Detector) == {"admin.one"}
-    assert users_of(DetectorToken) == {"admin.one"}
-    assert list(
-        DetectorToken.history.order_by("history_id").values_list("history_type", flat=True)
-    ) == ["+", "~"]
+    assert users_of(ApiToken) == {"admin.one"}
+    assert list(ApiToken.history.order_by("history_id").values_list("history_type", flat=True)) == [
+        "+",
+        "~",
+    ]
 
 
 def test_the_default_policys_history_names_the_system(db: Any) -> None:
@@ -132,7 +133,7 @@ def test_no_history_row_of_any_model_lacks_a_user(scenario: Detector) -> None:
         "HistoricalSubject",
         "HistoricalEqualityProfile",
         "HistoricalDetector",
-        "HistoricalDetectorToken",
+        "HistoricalApiToken",
         "HistoricalEvidenceRecord",
         "HistoricalFlag",
         "HistoricalThresholdPolicy",

@@ -5,6 +5,7 @@ Each case starts a fresh interpreter with a clean environment, since settings ar
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,17 @@ print(json.dumps({
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "broker": settings.CELERY_BROKER_URL,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "csrf_cookie_secure": settings.CSRF_COOKIE_SECURE,
+    "csrf_cookie_httponly": settings.CSRF_COOKIE_HTTPONLY,
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "hsts": [
+        settings.SECURE_HSTS_SECONDS,
+        settings.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+        settings.SECURE_HSTS_PRELOAD,
+    ],
+    "proxy_ssl_header": settings.SECURE_PROXY_SSL_HEADER,
+    "silenced": settings.SILENCED_SYSTEM_CHECKS,
+    "token_days": [settings.API_TOKEN_DEFAULT_DAYS, settings.API_TOKEN_MAX_DAYS],
     "renderers": settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
 }))
 """
@@ -142,3 +154,88 @@ def test_with_a_broker_celery_tasks_are_queued() -> None:
     shown = settings_with(SECRET_KEY="k", CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
 
     assert (shown["broker"], shown["eager"]) == ("redis://127.0.0.1:6379/0", False)
+
+
+def test_production_serves_https_only_and_says_so_for_a_year() -> None:
+    shown = settings_with(SECRET_KEY="k")
+
+    assert shown["ssl_redirect"] is True
+    assert shown["hsts"] == [365 * 24 * 60 * 60, True, False]
+    assert (shown["csrf_cookie_secure"], shown["csrf_cookie_httponly"]) == (True, True)
+    assert shown["proxy_ssl_header"] is None
+
+
+def test_with_debug_on_plain_http_is_served_and_no_hsts_is_sent() -> None:
+    shown = settings_with(DEBUG="true")
+
+    assert shown["ssl_redirect"] is False
+    assert shown["hsts"][0] == 0
+    assert shown["csrf_cookie_httponly"] is True
+
+
+def test_the_https_redirect_is_switched_off_only_explicitly() -> None:
+    assert settings_with(SECRET_KEY="k", SECURE_SSL_REDIRECT="false")["ssl_redirect"] is False
+
+
+def test_hsts_is_configurable_and_preload_is_opt_in() -> None:
+    shown = settings_with(
+        SECRET_KEY="k",
+        SECURE_HSTS_SECONDS="600",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="false",
+        SECURE_HSTS_PRELOAD="true",
+    )
+
+    assert shown["hsts"] == [600, False, True]
+    # Only the warning that preload is off is silenced, and only while it is off.
+    assert shown["silenced"] == []
+    assert settings_with(SECRET_KEY="k")["silenced"] == ["security.W021"]
+
+
+def test_a_tls_terminating_proxy_names_the_header_it_sets() -> None:
+    shown = settings_with(SECRET_KEY="k", TRUSTED_PROXY_SSL_HEADER="X-Forwarded-Proto")
+
+    assert shown["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_a_proxy_header_that_is_not_a_header_name_is_refused() -> None:
+    run = start(SECRET_KEY="k", TRUSTED_PROXY_SSL_HEADER="X-Forwarded-Proto: https")
+
+    assert run.returncode != 0
+    assert "TRUSTED_PROXY_SSL_HEADER='X-Forwarded-Proto: https' is not a header name" in run.stderr
+
+
+def test_the_deployment_check_passes_with_production_settings() -> None:
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(PROJECT),
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "scrutiny.example.org",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "System check identified no issues (1 silenced)." in run.stdout
+
+
+def test_api_tokens_last_90_days_by_default_and_a_year_at_most() -> None:
+    assert settings_with(SECRET_KEY="k")["token_days"] == [90, 365]
+    shown = settings_with(SECRET_KEY="k", API_TOKEN_DEFAULT_DAYS="7", API_TOKEN_MAX_DAYS="30")
+    assert shown["token_days"] == [7, 30]
+
+
+@pytest.mark.parametrize(("default", "maximum"), [("0", "365"), ("400", "365")])
+def test_a_token_default_outside_one_day_to_the_maximum_is_refused(
+    default: str, maximum: str
+) -> None:
+    run = start(SECRET_KEY="k", API_TOKEN_DEFAULT_DAYS=default, API_TOKEN_MAX_DAYS=maximum)
+
+    assert run.returncode != 0
+    assert f"API_TOKEN_DEFAULT_DAYS={default} must be at least 1 and at most" in run.stderr

@@ -9,13 +9,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from accounts.models import PersonalToken
 from accounts.roles import GROUP_ROLES, actor_for, role_of
 from accounts.services import AccountError, create_user, issue_personal_token
 from audit.actors import Actor, Role
-from config.tokens import hash_token
 from tests.db_writes import AuditTail, row_counts
 from tests.factories import SubjectFactory
+from tokens.models import ApiToken, TokenKind
+from tokens.services import TokenError, hash_token, live_token_with_prefix, revoke_token
 
 pytestmark = pytest.mark.django_db
 
@@ -60,9 +60,9 @@ def test_the_command_creates_a_linked_user_with_a_role_and_a_token_shown_once(
     subject.refresh_from_db()
     assert subject.user == user
     assert token.startswith("spt_")
-    stored = PersonalToken.objects.get(user=user)
-    assert stored.token_hash == hash_token(token)
-    assert token not in str(list(PersonalToken.objects.values()))
+    stored = ApiToken.objects.get(user=user)
+    assert (stored.kind, stored.token_hash) == (TokenKind.PERSON, hash_token(token))
+    assert token not in str(list(ApiToken.objects.values()))
     assert "shown once" in err
     assert [a for a, _, _ in tail.actions()] == [
         "user.created",
@@ -140,14 +140,16 @@ def test_system_and_detector_are_not_roles_for_people(admin_actor: Actor) -> Non
 
 def test_a_token_is_revoked_by_its_prefix(admin_actor: Actor) -> None:
     user = create_user("rita", role=Role.OVERSIGHT, actor=admin_actor)
-    token = issue_personal_token(user, actor=admin_actor)
+    token = issue_personal_token(user, actor=admin_actor).token
     tail = AuditTail()
+    err = StringIO()
 
-    call_command("revoke_token", token[:10], "--actor", admin_actor.username, stderr=StringIO())
+    call_command("revoke_token", token[:10], "--actor", admin_actor.username, stderr=err)
 
-    assert PersonalToken.objects.get(user=user).revoked_at is not None
+    assert ApiToken.objects.get(user=user).revoked_at is not None
+    assert err.getvalue() == f"Revoked {token[:12]}… of user rita.\n"
     assert [a for a, _, _ in tail.actions()] == ["personal_token.revoked"]
-    with pytest.raises(CommandError, match="No live personal token"):
+    with pytest.raises(CommandError, match="No live API token"):
         call_command("revoke_token", token[:10], stderr=StringIO())
     with pytest.raises(CommandError, match="at least the token's first 8"):
         call_command("revoke_token", "spt_", stderr=StringIO())
@@ -190,14 +192,12 @@ def test_a_password_is_set_through_the_service_audited_and_validated(
 
 
 def test_an_ambiguous_prefix_or_an_inactive_user_is_refused(admin_actor: Actor) -> None:
-    from accounts.services import revoke_personal_token
-
     user = create_user("olive", role=Role.OVERSIGHT, actor=admin_actor)
     issue_personal_token(user, actor=admin_actor)
     issue_personal_token(user, actor=admin_actor)
 
-    with pytest.raises(AccountError, match="Several live tokens start with 'spt_'"):
-        revoke_personal_token("spt_", actor=admin_actor)
+    with pytest.raises(TokenError, match="Several live API tokens start with 'spt_'"):
+        revoke_token(live_token_with_prefix("spt_"), actor=admin_actor)
     user.is_active = False
     user.save(update_fields=["is_active"])
     with pytest.raises(AccountError, match="is not active"):

@@ -6,12 +6,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.roles import actor_for
-from accounts.services import issue_personal_token, revoke_personal_token
+from accounts.services import issue_personal_token
 from audit.models import AccessEvent
 from casework.models import Case, CaseStatus
 from tests.casework.steps import signed_as_recommended
 from tests.db_writes import row_counts
 from tests.factories import CaseFactory, SubjectFactory
+from tokens.services import revoke_token
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def clients(people: dict[str, Any]) -> dict[str, APIClient]:
     for username, user in people.items():
         client = APIClient()
         if username != "otto.outsider":
-            token = issue_personal_token(user, actor=actor_for(people["alan.admin"]))
+            token = issue_personal_token(user, actor=actor_for(people["alan.admin"])).token
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         made[username] = client
     return made
@@ -211,8 +212,9 @@ def test_no_token_or_a_revoked_token_is_a_401(
     clients: dict[str, APIClient], people: dict[str, Any], case: Case
 ) -> None:
     assert clients["otto.outsider"].get("/api/v1/cases/").status_code == 401
-    token = issue_personal_token(people["sam.senior"], actor=actor_for(people["alan.admin"]))
-    revoke_personal_token(token[:12], actor=actor_for(people["alan.admin"]))
+    issued = issue_personal_token(people["sam.senior"], actor=actor_for(people["alan.admin"]))
+    revoke_token(issued.record, actor=actor_for(people["alan.admin"]))
+    token = issued.token
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
@@ -229,7 +231,7 @@ def test_the_schema_describes_the_case_api(client: Any) -> None:
     assert {"/api/v1/cases/", "/api/v1/cases/{case_id}/"} <= set(schema["paths"])
     post = schema["paths"]["/api/v1/cases/{case_id}/transitions/"]["post"]
     assert {"201", "403", "409", "422"} <= set(post["responses"])
-    assert "personalToken" in schema["components"]["securitySchemes"]
+    assert "apiToken" in schema["components"]["securitySchemes"]
 
 
 def test_an_action_through_the_api_logs_the_case_it_returns(

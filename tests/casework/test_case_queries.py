@@ -52,7 +52,7 @@ def page_and_api_queries(case: Case, people: dict[str, Any]) -> tuple[int, int]:
     page = Client()
     page.force_login(people["sam.senior"])
     api = APIClient()
-    token = issue_personal_token(people["sam.senior"], actor=actor_for(people["alan.admin"]))
+    token = issue_personal_token(people["sam.senior"], actor=actor_for(people["alan.admin"])).token
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return (
         queries_for(page, f"/cases/{case.pk}/"),

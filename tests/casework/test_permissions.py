@@ -58,7 +58,7 @@ def browser_for(people: dict[str, Any], username: str | None) -> Client:
 def api_for(people: dict[str, Any], username: str | None) -> APIClient:
     client = APIClient()
     if username and username != "otto.outsider":
-        token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"]))
+        token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"])).token
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 

@@ -19,7 +19,8 @@ from audit.models import AuditEvent
 from detectors.reference import REFERENCE_DETECTORS
 from detectors.runner import run_detector
 from flags.management.commands.seed_demo import api_host, in_process_api
-from flags.models import DetectorToken, EqualityProfile, Flag, Subject
+from flags.models import EqualityProfile, Flag, Subject
+from tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +119,7 @@ def test_a_lost_token_file_gets_new_working_tokens(tmp_path: Path) -> None:
 
     assert "new token issued" in output
     for detector in REFERENCE_DETECTORS:
-        assert DetectorToken.objects.filter(detector__slug=detector.slug).count() == 2
+        assert ApiToken.objects.filter(user__detector__slug=detector.slug).count() == 2
         assert Flag.objects.filter(detector__slug=detector.slug).exists()
 
 

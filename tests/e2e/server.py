@@ -193,6 +193,9 @@ def running_server(env: dict[str, str], log_path: Path, timings: SetUpTimings) -
         # Cookies stay secure, as in production: Chromium treats http://127.0.0.1 as a secure
         # context and sends them back.
         "ALLOWED_HOSTS": "127.0.0.1",
+        # Served over plain HTTP on the loopback address only, so there is no HTTPS to send
+        # the browser to.
+        "SECURE_SSL_REDIRECT": "false",
     }
     command = [
         str(BIN / "gunicorn"),

@@ -30,7 +30,7 @@ from flags.models import (
     FlagStatus,
     Subject,
 )
-from flags.services import evidence_hash, issue_detector_token, revoke_detector_token
+from flags.services import evidence_hash, issue_detector_token
 from tests.db_writes import AuditTail, row_counts
 from tests.factories import (
     NOW,
@@ -45,6 +45,7 @@ from tests.factories import (
     WeakFlagItemFactory,
 )
 from tests.ingest_client import INGEST_URL, client_for, post_flags, post_raw
+from tokens.services import revoke_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
@@ -648,7 +649,7 @@ def _post_with(header: str | None, item: dict[str, Any]) -> Any:
     return post_flags(client, [item])
 
 
-ASK_FOR_BEARER = "Send the detector's API token as 'Authorization: Bearer <token>'."
+ASK_FOR_BEARER = "Send your API token as 'Authorization: Bearer <token>'."
 UNKNOWN_TOKEN = "This API token is not recognised, or has been revoked."
 
 
@@ -688,7 +689,7 @@ def test_a_revoked_token_is_unauthorised(
     detector_with_token: tuple[Detector, str], admin_actor: Actor
 ) -> None:
     detector, token = detector_with_token
-    revoke_detector_token(detector.tokens.get(), actor=admin_actor)
+    revoke_token(detector.user.api_tokens.get(), actor=admin_actor)
 
     response = post_flags(client_for(token), [FlagItemFactory.build()])
 
@@ -709,7 +710,7 @@ def test_an_inactive_detectors_flags_are_forbidden() -> None:
     token = DetectorTokenFactory.create(
         token="sdt_inactive", detector=InactiveDetectorFactory.create(slug="old")
     )
-    assert token.detector.active is False
+    assert token.user.detector.active is False
 
     response = post_flags(client_for("sdt_inactive"), [FlagItemFactory.build()])
 
@@ -725,13 +726,13 @@ def test_a_rotated_token_works_alongside_the_old_one_until_that_is_revoked(
     detector_with_token: tuple[Detector, str], admin_actor: Actor, subject: Subject
 ) -> None:
     detector, old = detector_with_token
-    new = issue_detector_token(detector, actor=admin_actor)
+    new = issue_detector_token(detector, actor=admin_actor).token
 
     assert (
         post_flags(client_for(old), [WeakFlagItemFactory.build(subject="200001")]).status_code
         == 200
     )
-    revoke_detector_token(detector.tokens.get(prefix=old[:12]), actor=admin_actor)
+    revoke_token(detector.user.api_tokens.get(prefix=old[:12]), actor=admin_actor)
 
     assert (
         post_flags(client_for(old), [WeakFlagItemFactory.build(subject="200001")]).status_code

@@ -62,8 +62,8 @@ def test_two_detectors_flagging_one_subject_at_once_open_exactly_one_case(
     admin_actor: Actor,
 ) -> None:
     subject = SubjectFactory.create()
-    _, token_one = register_detector("overtime", name="Overtime", actor=admin_actor)
-    _, token_two = register_detector("access", name="Access", actor=admin_actor)
+    token_one = register_detector("overtime", name="Overtime", actor=admin_actor)[1].token
+    token_two = register_detector("access", name="Access", actor=admin_actor)[1].token
 
     results = post_together(
         subject,
@@ -114,7 +114,7 @@ def test_concurrent_writers_for_different_subjects_extend_one_unforked_chain(
     writers = 4
     subjects = SubjectFactory.create_batch(writers)
     tokens = [
-        register_detector(f"detector-{n}", name=f"Detector {n}", actor=admin_actor)[1]
+        register_detector(f"detector-{n}", name=f"Detector {n}", actor=admin_actor)[1].token
         for n in range(writers)
     ]
     start = threading.Barrier(writers)

@@ -2,6 +2,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from accounts.roles import GROUP_ROLES
 from accounts.services import AccountError, create_user, issue_personal_token
@@ -27,9 +28,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--email", default="")
         parser.add_argument("--token", action="store_true", help="Also issue an API token.")
+        parser.add_argument(
+            "--token-days",
+            type=int,
+            metavar="N",
+            help="The token lasts N days (default API_TOKEN_DEFAULT_DAYS, at most "
+            "API_TOKEN_MAX_DAYS).",
+        )
         parser.add_argument("--actor", help="Username of the administrator creating it.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["token_days"] is not None and not options["token"]:
+            raise CommandError("--token-days applies to a token: give --token too.")
         subject = None
         if options["subject"]:
             subject = Subject.objects.filter(staff_number=options["subject"]).first()
@@ -46,18 +56,25 @@ class Command(BaseCommand):
             password = lines[0]
         try:
             actor = command_actor(options["actor"])
-            user = create_user(
-                options["username"],
-                role=Role(options["role"]),
-                subject=subject,
-                password=password,
-                email=options["email"],
-                actor=actor,
-            )
-            token = issue_personal_token(user, actor=actor) if options["token"] else None
+            with transaction.atomic():
+                user = create_user(
+                    options["username"],
+                    role=Role(options["role"]),
+                    subject=subject,
+                    password=password,
+                    email=options["email"],
+                    actor=actor,
+                )
+                issued = (
+                    issue_personal_token(user, actor=actor, days=options["token_days"])
+                    if options["token"]
+                    else None
+                )
         except (AccountError, UnknownActor) as exc:
             raise CommandError(str(exc)) from exc
         self.stderr.write(f"Created {user.get_username()} ({options['role']}).")
-        if token is not None:
-            self.stderr.write("Their personal API token (shown once):")
-            self.stdout.write(token)
+        if issued is not None:
+            self.stderr.write(
+                f"Their personal API token (shown once), valid until {issued.record.expiry_text()}:"
+            )
+            self.stdout.write(issued.token)

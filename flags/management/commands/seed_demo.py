@@ -28,7 +28,6 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from audit.actors import Actor, UnknownActor, command_actor, create_or_reset_superuser
-from config.tokens import hash_token
 from config.wsgi import application
 from detectors.client import IngestRefused, IngestUnavailable
 from detectors.extracts import WORKFORCE_FILE, Manifest
@@ -36,7 +35,7 @@ from detectors.force_structure import MIN_SUBJECTS
 from detectors.reference import REFERENCE_DETECTORS
 from detectors.runner import DetectorRun, ReferenceDetector, run_detector
 from detectors.synthetic_force import write_force
-from flags.models import Detector, DetectorToken, Flag
+from flags.models import Detector, Flag
 from flags.services import issue_detector_token, register_detector
 from flags.workforce import (
     ImportSummary,
@@ -44,6 +43,7 @@ from flags.workforce import (
     import_workforce,
     read_workforce_file,
 )
+from tokens.services import TokenRefused, find_token
 
 ADMIN_USERNAME = "admin"
 TOKENS_FILE = "tokens.json"
@@ -71,9 +71,10 @@ def import_demo_workforce(data_dir: Path, *, actor: Actor) -> ImportSummary:
 def _token_is_live(detector: Detector, token: str | None) -> bool:
     if not token:
         return False
-    return DetectorToken.objects.filter(
-        detector=detector, token_hash=hash_token(token), revoked_at__isnull=True
-    ).exists()
+    try:
+        return find_token(token).user_id == detector.user_id
+    except TokenRefused:
+        return False
 
 
 def _read_tokens(path: Path) -> dict[str, str]:
@@ -94,7 +95,7 @@ def ensure_detectors(tokens_path: Path, *, actor: Actor) -> tuple[dict[str, str]
     for reference in REFERENCE_DETECTORS:
         detector = Detector.objects.filter(slug=reference.slug).first()
         if detector is None:
-            _, tokens[reference.slug] = register_detector(
+            _, issued = register_detector(
                 reference.slug,
                 name=reference.name,
                 owner=DETECTOR_OWNER,
@@ -102,12 +103,13 @@ def ensure_detectors(tokens_path: Path, *, actor: Actor) -> tuple[dict[str, str]
                 version=reference.version,
                 actor=actor,
             )
+            tokens[reference.slug] = issued.token
             notes.append(f"{reference.slug} registered")
         elif _token_is_live(detector, tokens.get(reference.slug)):
             notes.append(f"{reference.slug} already registered")
         else:
             # The token file went missing, or belongs to another database: issue a fresh one.
-            tokens[reference.slug] = issue_detector_token(detector, actor=actor)
+            tokens[reference.slug] = issue_detector_token(detector, actor=actor).token
             notes.append(f"{reference.slug} already registered; new token issued")
     write_private(tokens_path, json.dumps(tokens, indent=2, sort_keys=True) + "\n")
     return tokens, notes
@@ -157,7 +159,8 @@ def in_process_api() -> Iterator[httpx.Client]:
     this command's own (and, under a test, the test's open transaction), so it is kept open for
     the duration, as Django's test client does.
     """
-    base_url = f"http://{api_host()}"
+    # As HTTPS, as a deployment's detectors send them: with DEBUG off plain HTTP is redirected.
+    base_url = f"https://{api_host()}"
     started = request_started.disconnect(close_old_connections)
     finished = request_finished.disconnect(close_old_connections)
     try:
