@@ -5,6 +5,9 @@ are written and while the subjects' rows are locked, with ``flags``, a list of S
 receiver returns Consequences: the cases the new flags joined, which the ingest response reports,
 and its audit events, which ingest appends after its own so that the audit chain's lock is held
 only for the transaction's last step.
+
+``cases_of_flags`` asks, with ``flag_ids``, which case each of those flags was last attached to:
+a replayed flag's ingest answer names its case. A receiver returns ``{flag_id: case_id}``.
 """
 
 from dataclasses import dataclass
@@ -43,3 +46,5 @@ class EvaluationUnavailable(RuntimeError):
 
 
 flags_stored = Signal()
+
+cases_of_flags = Signal()

@@ -39,6 +39,8 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(PROJECT),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # A developer's .env (make demo writes one) must not answer for the environment here.
+        "DOTENV_PATH": "",
         **env,
     }
     return subprocess.run(  # noqa: S603 - our own interpreter and script
@@ -142,3 +144,28 @@ def test_with_a_broker_celery_tasks_are_queued() -> None:
     shown = settings_with(SECRET_KEY="k", CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
 
     assert (shown["broker"], shown["eager"]) == ("redis://127.0.0.1:6379/0", False)
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_leaves_unset(tmp_path: Path) -> None:
+    dotenv = tmp_path / "settings.env"
+    dotenv.write_text("DEBUG=true\nSECRET_KEY=from-the-file\n", encoding="utf-8")
+
+    shown = settings_with(DOTENV_PATH=str(dotenv))
+
+    assert (shown["debug"], shown["secret_key"]) == (True, "from-the-file")
+
+
+def test_the_environment_wins_over_the_dotenv_file(tmp_path: Path) -> None:
+    dotenv = tmp_path / "settings.env"
+    dotenv.write_text("DEBUG=true\nSECRET_KEY=from-the-file\n", encoding="utf-8")
+
+    shown = settings_with(DOTENV_PATH=str(dotenv), DEBUG="false", SECRET_KEY="from-the-env")
+
+    assert (shown["debug"], shown["secret_key"]) == (False, "from-the-env")
+
+
+def test_an_empty_dotenv_path_reads_no_file() -> None:
+    # The project directory's own .env, if a developer has one, is not read either.
+    run = start(DOTENV_PATH="")
+
+    assert "SECRET_KEY is not set" in run.stderr

@@ -167,12 +167,12 @@ def read_admin_password(path: Path) -> str:
 
 
 def read_user_passwords(path: Path) -> dict[str, str]:
-    """Parse seed_demo_users' file: one ``role username password`` a line, ``#`` comments."""
+    """Parse seed_demo_users' file: one ``role username password token`` a line, ``#`` comments."""
     passwords = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        _role, username, password = line.split()
+        _role, username, password, _token = line.split()
         passwords[username] = password
     return passwords
 
