@@ -2,8 +2,8 @@
 
 Everything runs in subprocesses against a database of its own, never pytest-django's test
 database: the audit log's append-only triggers refuse the flush Django's live-server tests need
-(DESIGN.md section 9), and a server in another process could not see a test's uncommitted
-transaction anyway. The browser tests talk to the server only, never to the ORM.
+(docs/architecture.md, section 8), and a server in another process could not see a test's
+uncommitted transaction anyway. The browser tests talk to the server only, never to the ORM.
 """
 
 import os
