@@ -52,10 +52,6 @@ TOKENS_FILE = "tokens.json"
 DETECTOR_OWNER = "Scrutiny reference detectors"
 
 
-class OtherForce(CommandError):
-    """The database already holds a synthetic force made with another seed or size."""
-
-
 def force_in_database(data_dir: Path) -> tuple[int, int] | None:
     """The seed and size of the force this database holds, or None for an empty register."""
     held = SeededForce.objects.first()
@@ -77,7 +73,7 @@ def check_same_force(data_dir: Path, *, seed: int, subjects: int) -> None:
     if held is None or held == (seed, subjects):
         return
     held_seed, held_subjects = held
-    raise OtherForce(
+    raise CommandError(
         f"This database holds the synthetic force of {held_subjects:,} people made with seed "
         f"{held_seed}. Seed {seed} with {subjects:,} people is another force, whose people and "
         "records would arrive under the same staff numbers and record ids and be mixed with "
