@@ -12,12 +12,19 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DEMO_SUBJECTS ?= 3000
 DEMO_SEED ?= 1
+# The demo's cases tell their subjects at once (production waits a day, so that a senior reviewer
+# can defer the notice): the subject sign-in then has a notice to read. 24 keeps them pending.
+DEMO_NOTICE_DELAY_HOURS ?= 0
 PORT ?= 8000
 
 .PHONY: demo test install lint typecheck check serve clean
 
-$(STAMP): pyproject.toml
+# The environment is made once and never remade: .venv may be a link to one that several
+# checkouts share. A changed pyproject.toml installs again into it.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -38,30 +45,38 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
 		|| { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
+# Development settings (DEBUG on, a generated SECRET_KEY) for every manage.py command run here;
+# written once, readable by the owner only, never committed.
+.env: | $(STAMP)
+	$(BIN)/python -m demo.local_env $@
+
 demo: export DEBUG = true
-demo: install
+demo: install .env
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo --subjects $(DEMO_SUBJECTS) --seed $(DEMO_SEED) --run-detectors
+	SUBJECT_NOTICE_DELAY_HOURS=$(DEMO_NOTICE_DELAY_HOURS) $(BIN)/python manage.py seed_demo \
+		--subjects $(DEMO_SUBJECTS) --seed $(DEMO_SEED) --run-detectors
 	$(BIN)/python manage.py seed_demo_users
 	@echo ""
 	@echo "Scrutiny is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  API docs:   http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Sign in:    http://127.0.0.1:$(PORT)/sign-in/  (a user for each role; passwords in .demo-users)"
-	@echo "  Admin:      http://127.0.0.1:$(PORT)/admin/  (sign in as 'admin'; the password is in .demo-credentials)"
+	@echo "  Sign in:    http://127.0.0.1:$(PORT)/sign-in/  (a user for each role; passwords and API tokens in .demo-users)"
+	@echo "  Admin:      http://127.0.0.1:$(PORT)/admin/  (administrator1 in .demo-users, or the superuser 'admin' in .demo-credentials)"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-# Tests run with DEBUG off, as production does, under a throwaway key.
+# Tests run with DEBUG off, as production does, under a throwaway key, and read no .env: a
+# developer's settings file must not change what the tests see.
 test: install $(CHROMIUM)
-	SECRET_KEY=$${SECRET_KEY:-test-only-not-a-secret} DEBUG=false $(BIN)/pytest $(PYTEST_ARGS)
+	DOTENV_PATH= SECRET_KEY=$${SECRET_KEY:-test-only-not-a-secret} DEBUG=false $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	SECRET_KEY=typecheck-only DEBUG=false $(BIN)/mypy .
+	DOTENV_PATH= SECRET_KEY=typecheck-only DEBUG=false $(BIN)/mypy .
 
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) node_modules static/dist scrutiny.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .env static/dist scrutiny.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The roles of DESIGN.md section 2, held as Django groups: one group per role, one role per user.
+"""The roles of docs/architecture.md section 2, held as Django groups: one group per role, one
+role per user.
 
 A user's role decides what the pages and the API offer them; the services check it again, and
 record it on every decision and audit event as the role the person held at the time.

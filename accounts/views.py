@@ -2,9 +2,11 @@
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from accounts.roles import role_of
 from audit.actors import Role
@@ -36,9 +38,15 @@ class SignOutView(auth_views.LogoutView):
         return response
 
 
+# Roles whose work has no page of its own in Scrutiny: they start on a page saying what the role
+# does here, rather than on a list of notices that is empty for most of them.
+ROLES_WITH_A_START_PAGE = frozenset({Role.DATA_STEWARD, Role.OVERSIGHT, Role.REPRESENTATIVE})
+
+
 def front_door(request: HttpRequest) -> HttpResponse:
     """Each role's starting page: the work queue for reviewers, the admin for administrators,
-    and for everyone else the notices about cases concerning them."""
+    a page about the role for data stewards, oversight and representatives, and for everyone
+    else the notices about cases concerning them."""
     if not request.user.is_authenticated:
         return redirect("sign-in")
     role = role_of(request.user)
@@ -46,4 +54,16 @@ def front_door(request: HttpRequest) -> HttpResponse:
         return redirect("case-queue")
     if role == Role.ADMINISTRATOR:
         return redirect("admin:index")
+    if role in ROLES_WITH_A_START_PAGE:
+        return redirect("role-start")
     return redirect("my-notices")
+
+
+@require_GET
+@login_required
+def role_start(request: HttpRequest) -> HttpResponse:
+    """What the signed-in person's role does in Scrutiny, for the roles without a work page."""
+    role = role_of(request.user)
+    if role not in ROLES_WITH_A_START_PAGE:
+        raise Http404("Your role starts elsewhere.")
+    return render(request, "accounts/role_start.html", {"role": role, "roles": Role})

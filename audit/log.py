@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from audit import registry
 from audit.actors import Actor
+from audit.bulk_writes import insert_rows
 from audit.chain import GENESIS_HASH, ChainCheck, event_hash, verify_chain
 from audit.models import AuditEvent
-from config.bulk_writes import insert_rows
 
 # An arbitrary constant naming the chain's advisory lock ("SCRUTINY" in ASCII, as an int).
 CHAIN_LOCK_KEY = 0x5343525554494E59

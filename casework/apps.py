@@ -16,10 +16,11 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
-        from casework.receivers import evaluate_new_flags
-        from flags.signals import flags_stored
+        from casework.receivers import evaluate_new_flags, latest_cases_of_flags
+        from flags.signals import cases_of_flags, flags_stored
 
         flags_stored.connect(evaluate_new_flags, dispatch_uid="casework.evaluate_new_flags")
+        cases_of_flags.connect(latest_cases_of_flags, dispatch_uid="casework.cases_of_flags")
         # After migrate and after a test flush alike, so a database always has a policy.
         post_migrate.connect(
             install_default_policy_after_migrate,

@@ -1,5 +1,9 @@
 """Settings for Scrutiny, read from the environment only.
 
+A ``.env`` file in the project directory (``make demo`` writes one for development) is read
+beneath the environment: a variable set in the environment wins, and ``DOTENV_PATH`` names
+another file, or none when empty.
+
 With nothing set, Scrutiny runs on a SQLite file with Celery tasks executed in-process and e-mail
 printed to the console (the embedded default). Production sets ``DATABASE_URL`` (PostgreSQL),
 ``CELERY_BROKER_URL`` (Redis), ``SECRET_KEY`` (or ``SECRET_KEY_FILE``) and ``ALLOWED_HOSTS``.
@@ -17,6 +21,9 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+_dotenv = env.str("DOTENV_PATH", default=str(BASE_DIR / ".env"))
+if _dotenv and Path(_dotenv).is_file():
+    environ.Env.read_env(_dotenv, overwrite=False)
 
 
 def secret(name: str) -> str | None:
@@ -65,6 +72,7 @@ INSTALLED_APPS = [
     "flags",
     "casework",
     "appeals",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -318,9 +326,38 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One handler, on the root logger, so each message prints once. Django's defaults give its own
+# loggers a console handler of their own under DEBUG (a second copy of every line) and mail to
+# ADMINS; here they only propagate to the root, at its level. Celery workers keep this set-up
+# instead of adding a handler of their own to the root.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "refusals_without_traceback": {"()": "config.log_filters.RefusalsWithoutTraceback"}
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {
+            "level": "INFO",
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {
+        "django": {"handlers": [], "level": "NOTSET", "propagate": True},
+        "django.request": {"filters": ["refusals_without_traceback"]},
+        # runserver's line per request, as Django's defaults have it (configuring "django"
+        # would otherwise reset it to propagate to the root, below the root's level).
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from audit import log
 from audit.actors import Actor
+from audit.bulk_writes import insert_rows, insert_with_history
 from audit.chain import canonical_json, canonical_time, sha256_hex
 from audit.history import save_with_history
-from config.bulk_writes import insert_rows, insert_with_history
 from flags import audit_actions
 from flags.ingest_schema import Bounds, Evidence, FlagItem, check_item
 from flags.models import (
@@ -29,7 +29,7 @@ from flags.models import (
     FlagStatus,
     Subject,
 )
-from flags.signals import Consequences, StoredFlag, flags_stored
+from flags.signals import Consequences, StoredFlag, cases_of_flags, flags_stored
 from tokens.models import TokenKind
 from tokens.services import IssuedToken, TokenError, issue_token
 
@@ -324,14 +324,12 @@ def _drop_duplicates(
 
 
 def _latest_case_of_flags(flag_ids: list[int]) -> dict[int, int]:
-    """The case each flag was last attached to. Flags does not import casework: the link
-    table is read through the flag's reverse relation."""
-    links = (
-        Flag.objects.filter(pk__in=flag_ids, case_links__isnull=False)
-        .values_list("pk", "case_links__case_id")
-        .order_by("case_links__attached_at")
-    )
-    return dict(links)
+    """The case each flag was last attached to, as casework answers: cases live above flags."""
+    cases: dict[int, int] = {}
+    answers: list[tuple[Any, Any]] = cases_of_flags.send(sender=Flag, flag_ids=flag_ids)
+    for _receiver, answer in answers:
+        cases.update(answer)
+    return cases
 
 
 def _resolve_subjects(valid: list[_Pending], outcomes: list[ItemOutcome]) -> list[_Pending]:

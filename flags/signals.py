@@ -6,6 +6,9 @@ appended, with ``flags``, a list of StoredFlag. A receiver returns Consequences:
 new flags joined, which the ingest response reports, and its audit events. Ingest then appends
 the flags' own events and, after them, the receivers' events: appending is the transaction's last
 step, so the audit chain's lock is held only for that step.
+
+``cases_of_flags`` asks, with ``flag_ids``, which case each of those flags was last attached to:
+a replayed flag's ingest answer names its case. A receiver returns ``{flag_id: case_id}``.
 """
 
 from dataclasses import dataclass
@@ -44,3 +47,5 @@ class EvaluationUnavailable(RuntimeError):
 
 
 flags_stored = Signal()
+
+cases_of_flags = Signal()

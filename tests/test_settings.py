@@ -51,6 +51,8 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(PROJECT),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # A developer's .env (make demo writes one) must not answer for the environment here.
+        "DOTENV_PATH": "",
         **env,
     }
     return subprocess.run(  # noqa: S603 - our own interpreter and script
@@ -211,6 +213,7 @@ def test_the_deployment_check_passes_with_production_settings() -> None:
         env={
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(PROJECT),
+            "DOTENV_PATH": "",
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "scrutiny.example.org",
@@ -239,3 +242,28 @@ def test_a_token_default_outside_one_day_to_the_maximum_is_refused(
 
     assert run.returncode != 0
     assert f"API_TOKEN_DEFAULT_DAYS={default} must be at least 1 and at most" in run.stderr
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_leaves_unset(tmp_path: Path) -> None:
+    dotenv = tmp_path / "settings.env"
+    dotenv.write_text("DEBUG=true\nSECRET_KEY=from-the-file\n", encoding="utf-8")
+
+    shown = settings_with(DOTENV_PATH=str(dotenv))
+
+    assert (shown["debug"], shown["secret_key"]) == (True, "from-the-file")
+
+
+def test_the_environment_wins_over_the_dotenv_file(tmp_path: Path) -> None:
+    dotenv = tmp_path / "settings.env"
+    dotenv.write_text("DEBUG=true\nSECRET_KEY=from-the-file\n", encoding="utf-8")
+
+    shown = settings_with(DOTENV_PATH=str(dotenv), DEBUG="false", SECRET_KEY="from-the-env")
+
+    assert (shown["debug"], shown["secret_key"]) == (False, "from-the-env")
+
+
+def test_an_empty_dotenv_path_reads_no_file() -> None:
+    # The project directory's own .env, if a developer has one, is not read either.
+    run = start(DOTENV_PATH="")
+
+    assert "SECRET_KEY is not set" in run.stderr

@@ -202,32 +202,3 @@ def test_an_ambiguous_prefix_or_an_inactive_user_is_refused(admin_actor: Actor) 
     user.save(update_fields=["is_active"])
     with pytest.raises(AccountError, match="is not active"):
         issue_personal_token(user, actor=admin_actor)
-
-
-def test_demo_users_get_a_sign_in_each_and_a_second_run_resets_their_passwords(
-    tmp_path: Path, settings: Any, admin_actor: Actor
-) -> None:
-    settings.DEBUG = True
-    for n in range(4):
-        SubjectFactory.create(unit="Professional Standards", staff_number=f"PS{n}")
-    users_file = tmp_path / "users"
-
-    call_command("seed_demo_users", "--users-file", str(users_file), stdout=StringIO())
-    first = users_file.read_text().splitlines()[1:]
-    call_command("seed_demo_users", "--users-file", str(users_file), stdout=StringIO())
-    second = users_file.read_text().splitlines()[1:]
-
-    assert [line.split()[:2] for line in first] == [line.split()[:2] for line in second]
-    assert len(first) == 6
-    assert users_file.stat().st_mode & 0o777 == 0o600
-    for role, username, password in (line.split() for line in second):
-        user = get_user_model().objects.get(username=username)
-        assert role_of(user) == Role(role)
-        assert user.check_password(password)
-    reviewers = get_user_model().objects.filter(username__in=["reviewer1", "senior2"])
-    assert all(hasattr(user, "subject") for user in reviewers)
-
-
-def test_demo_users_are_refused_without_debug(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="only with DEBUG=true"):
-        call_command("seed_demo_users", "--users-file", str(tmp_path / "users"))

@@ -59,7 +59,9 @@ def test_signing_in_leads_to_the_queue(people: dict[str, Any], case: Case) -> No
     [
         ("sam.senior", "/cases/"),
         ("alan.admin", "/admin/"),
-        ("dan.steward", "/notices/"),
+        ("dan.steward", "/your-role/"),
+        ("olive.oversight", "/your-role/"),
+        ("rhea.rep", "/your-role/"),
         ("sid.subject", "/notices/"),
     ],
 )

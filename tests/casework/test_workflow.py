@@ -14,7 +14,8 @@ from casework.workflow import (
     transitions_from,
 )
 
-# The DESIGN.md table, written out independently: (from, action) -> (to, roles).
+# The table in docs/architecture.md (section 6), written out independently:
+# (from, action) -> (to, roles).
 EXPECTED = {
     ("open", "start_review"): ("in_review", {"reviewer", "senior_reviewer"}),
     ("in_review", "recommend"): ("awaiting_sign_off", {"reviewer", "senior_reviewer"}),

@@ -2,8 +2,8 @@
 
 Everything runs in subprocesses against a database of its own, never pytest-django's test
 database: the audit log's append-only triggers refuse the flush Django's live-server tests need
-(DESIGN.md section 9), and a server in another process could not see a test's uncommitted
-transaction anyway. The browser tests talk to the server only, never to the ORM.
+(docs/architecture.md, section 8), and a server in another process could not see a test's
+uncommitted transaction anyway. The browser tests talk to the server only, never to the ORM.
 """
 
 import os
@@ -167,12 +167,12 @@ def read_admin_password(path: Path) -> str:
 
 
 def read_user_passwords(path: Path) -> dict[str, str]:
-    """Parse seed_demo_users' file: one ``role username password`` a line, ``#`` comments."""
+    """Parse seed_demo_users' file: one ``role username password token`` a line, ``#`` comments."""
     passwords = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        _role, username, password = line.split()
+        _role, username, password, _token = line.split()
         passwords[username] = password
     return passwords
 

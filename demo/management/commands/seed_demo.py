@@ -5,11 +5,11 @@ detectors through ``register_detector``, and with ``--run-detectors`` the flags 
 API, with Django's whole stack (middleware, token authentication, the view) running in-process
 behind an ``httpx`` WSGI transport, so no server is needed. Running it again on the same database
 reuses what is there: the workforce import finds nothing to change, detectors and their tokens are
-kept, and re-posted flags come back as duplicates.
+kept, and re-posted flags come back as duplicates. A different seed or size is refused: it would
+load another force's people and records under the same staff numbers and record ids.
 """
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -19,23 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 
 from audit.actors import Actor, UnknownActor, command_actor, create_or_reset_superuser
-from config.wsgi import application
+from casework.models import Case
+from demo.models import SeededForce
+from demo.private_files import write_private
 from detectors.client import IngestRefused, IngestUnavailable
-from detectors.extracts import WORKFORCE_FILE, Manifest
+from detectors.extracts import WORKFORCE_FILE, ExtractMissing, Manifest, read_manifest
 from detectors.force_structure import MIN_SUBJECTS
 from detectors.reference import REFERENCE_DETECTORS
 from detectors.runner import DetectorRun, ReferenceDetector, run_detector
 from detectors.synthetic_force import write_force
-from flags.models import Detector, Flag
+from flags.models import Detector, Flag, Subject
 from flags.services import issue_detector_token, register_detector
 from flags.workforce import (
     ImportSummary,
@@ -50,13 +52,41 @@ TOKENS_FILE = "tokens.json"
 DETECTOR_OWNER = "Scrutiny reference detectors"
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write a secret readable by its owner only, including when the file already existed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+def force_in_database(data_dir: Path) -> tuple[int, int] | None:
+    """The seed and size of the force this database holds, or None for an empty register."""
+    held = SeededForce.objects.first()
+    if held is not None:
+        return held.seed, held.subjects
+    if not Subject.objects.exists():
+        return None
+    # A register loaded before the force was recorded here: its extracts say which one it was.
+    try:
+        manifest = read_manifest(data_dir)
+    except ExtractMissing:
+        return None
+    return manifest.seed, manifest.subjects
+
+
+def check_same_force(data_dir: Path, *, seed: int, subjects: int) -> None:
+    """Refuse a second force over the first: the same ids would name other people and records."""
+    held = force_in_database(data_dir)
+    if held is None or held == (seed, subjects):
+        return
+    held_seed, held_subjects = held
+    raise CommandError(
+        f"This database holds the synthetic force of {held_subjects:,} people made with seed "
+        f"{held_seed}. Seed {seed} with {subjects:,} people is another force, whose people and "
+        "records would arrive under the same staff numbers and record ids and be mixed with "
+        f"these. Run seed_demo again with --seed {held_seed} --subjects {held_subjects}, or "
+        "start from an empty database (delete scrutiny.sqlite3, or point DATABASE_URL at a "
+        "new database) to build another force."
+    )
+
+
+def remember_force(*, seed: int, subjects: int) -> None:
+    SeededForce.objects.get_or_create(
+        defaults={"seed": seed, "subjects": subjects, "seeded_at": timezone.now()}
+    )
 
 
 def import_demo_workforce(data_dir: Path, *, actor: Actor) -> ImportSummary:
@@ -164,7 +194,7 @@ def in_process_api() -> Iterator[httpx.Client]:
     started = request_started.disconnect(close_old_connections)
     finished = request_finished.disconnect(close_old_connections)
     try:
-        transport = httpx.WSGITransport(app=application)
+        transport = httpx.WSGITransport(app=get_wsgi_application())
         with httpx.Client(transport=transport, base_url=base_url) as client:
             yield client
     finally:
@@ -175,9 +205,7 @@ def in_process_api() -> Iterator[httpx.Client]:
 
 
 def count_cases() -> int:
-    # Looked up by name: the flags app does not import casework (casework depends on flags), and
-    # this demo command is the one place that reports on both.
-    return int(apps.get_model("casework", "Case").objects.count())
+    return Case.objects.count()
 
 
 class Command(BaseCommand):
@@ -227,8 +255,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         data_dir: Path = options["data_dir"]
         as_of: date = options["as_of"] or timezone.localdate()
-        self._generate(data_dir, subjects=options["subjects"], seed=options["seed"], as_of=as_of)
+        seed, subjects = options["seed"], options["subjects"]
+        check_same_force(data_dir, seed=seed, subjects=subjects)
+        self._generate(data_dir, subjects=subjects, seed=seed, as_of=as_of)
         self._import(data_dir, actor=actor)
+        remember_force(seed=seed, subjects=subjects)
         tokens = self._register(data_dir, actor=actor)
         self._admin(options["credentials_file"], actor=actor)
         if options["run_detectors"]:

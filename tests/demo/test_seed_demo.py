@@ -16,9 +16,11 @@ from django.test import override_settings
 
 from audit.log import verify_stored_chain
 from audit.models import AuditEvent
+from demo.management.commands.seed_demo import api_host, in_process_api
+from demo.models import SeededForce
+from detectors.extracts import read_manifest
 from detectors.reference import REFERENCE_DETECTORS
 from detectors.runner import run_detector
-from flags.management.commands.seed_demo import api_host, in_process_api
 from flags.models import EqualityProfile, Flag, Subject
 from tokens.models import ApiToken
 
@@ -35,10 +37,9 @@ def demo_mode(settings: Any) -> None:
 
 def seed_demo(tmp_path: Path, **options: object) -> str:
     out = io.StringIO()
+    options = {"subjects": SUBJECTS, "seed": 1, **options}
     call_command(
         "seed_demo",
-        subjects=SUBJECTS,
-        seed=1,
         data_dir=tmp_path / "force",
         credentials_file=tmp_path / "credentials",
         stdout=out,
@@ -169,3 +170,43 @@ def test_creating_the_demo_administrator_is_audited(tmp_path: Path) -> None:
     created = AuditEvent.objects.get(action="user.created")
     assert created.target_id == str(admin.pk)
     assert created.data == {"superuser": True}
+
+
+@pytest.mark.parametrize(
+    ("seed", "subjects"), [(2, SUBJECTS), (1, SUBJECTS + 50)], ids=["seed", "size"]
+)
+def test_another_force_over_the_first_is_refused_and_nothing_changes(
+    tmp_path: Path, seed: int, subjects: int
+) -> None:
+    seed_demo(tmp_path)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        seed_demo(tmp_path, seed=seed, subjects=subjects)
+
+    assert str(refused.value).startswith(
+        f"This database holds the synthetic force of {SUBJECTS} people made with seed 1."
+    )
+    assert f"--seed 1 --subjects {SUBJECTS}" in str(refused.value)
+    assert AuditEvent.objects.count() == events
+    assert Subject.objects.count() == SUBJECTS
+    # The extracts on disk are still the first force's.
+    assert read_manifest(tmp_path / "force").seed == 1
+
+
+def test_a_database_seeded_before_the_force_was_recorded_is_checked_against_its_extracts(
+    tmp_path: Path,
+) -> None:
+    seed_demo(tmp_path)
+    SeededForce.objects.all().delete()
+
+    with pytest.raises(CommandError, match="made with seed 1"):
+        seed_demo(tmp_path, seed=2)
+
+
+def test_the_same_force_again_is_welcome_and_an_empty_database_takes_any(tmp_path: Path) -> None:
+    seed_demo(tmp_path, seed=3)
+    seed_demo(tmp_path, seed=3)
+
+    force = SeededForce.objects.get()
+    assert (force.seed, force.subjects) == (3, SUBJECTS)

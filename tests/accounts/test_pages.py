@@ -1,0 +1,78 @@
+"""accounts' pages: where each role starts, and what a locked-out sign-in is told."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.templatetags.durations import in_words
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(people: dict[str, Any], username: str) -> Client:
+    client = Client()
+    client.force_login(people[username])
+    return client
+
+
+@pytest.mark.parametrize(
+    ("username", "heading", "says"),
+    [
+        ("dan.steward", "You are a data steward", "decides whether it is corrected or withdrawn"),
+        ("olive.oversight", "You are oversight", "never named case content"),
+        ("rhea.rep", "You are a representative", "No member has granted you access"),
+    ],
+)
+def test_roles_without_a_work_page_start_on_one_about_their_role(
+    people: dict[str, Any], username: str, heading: str, says: str
+) -> None:
+    client = signed_in(people, username)
+
+    start = client.get("/").headers["Location"]
+    page = client.get(start)
+
+    assert start == "/your-role/"
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f">{heading}</h1>" in text
+    assert says in text
+
+
+@pytest.mark.parametrize("username", ["rita.reviewer", "sid.subject", "otto.outsider"])
+def test_other_roles_have_no_role_page(people: dict[str, Any], username: str) -> None:
+    assert signed_in(people, username).get("/your-role/").status_code == 404
+
+
+def test_the_role_page_needs_a_sign_in() -> None:
+    assert Client().get("/your-role/").headers["Location"].startswith("/sign-in/")
+
+
+def test_a_lock_out_says_how_long_it_lasts_in_words(people: dict[str, Any], settings: Any) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/sign-in/", {"username": "rita.reviewer", "password": "wrong"})
+
+    page = client.post("/sign-in/", {"username": "rita.reviewer", "password": PASSWORD})
+
+    text = page.content.decode()
+    assert "Try again in 30 minutes." in text
+    assert "PT30M" not in text
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        (timedelta(minutes=30), "30 minutes"),
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(minutes=90), "1 hour, 30 minutes"),
+        (timedelta(days=1, minutes=5), "1 day"),
+        (timedelta(seconds=20), "a minute"),
+        (None, ""),
+    ],
+)
+def test_durations_read_as_a_person_says_them(duration: timedelta | None, words: str) -> None:
+    assert in_words(duration) == words

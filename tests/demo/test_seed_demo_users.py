@@ -1,0 +1,150 @@
+"""``manage.py seed_demo_users``: a sign-in and an API token per role, kept from run to run."""
+
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.roles import role_of
+from accounts.services import set_password
+from audit.actors import Actor, Role
+from audit.models import AuditEvent
+from casework.models import Case, Notification, NotificationKind
+from demo.management.commands.seed_demo_users import DEMO_USERS, SignIn, read_sign_ins
+from tests.factories import CaseFactory, SubjectFactory
+from tokens.models import ApiToken, TokenKind
+from tokens.services import live_token_with_prefix, revoke_token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo_mode(settings: Any) -> None:
+    settings.DEBUG = True
+
+
+@pytest.fixture
+def register() -> Case:
+    """Professional Standards staff for the reviewers, and a person elsewhere with a case whose
+    opening notice has fallen due (the factory's case opened well before today)."""
+    for n in range(4):
+        SubjectFactory.create(unit="Professional Standards", staff_number=f"PS{n}")
+    return CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
+
+
+def signed_in(username: str, password: str) -> Client:
+    """A client signed in through the sign-in page, as a person would (django-axes watching)."""
+    client = Client()
+    response = client.post("/sign-in/", {"username": username, "password": password})
+    assert response.status_code == 302, f"{username} cannot sign in"
+    return client
+
+
+def seed(users_file: Path) -> dict[str, SignIn]:
+    call_command("seed_demo_users", "--users-file", str(users_file), stdout=StringIO())
+    return read_sign_ins(users_file)
+
+
+def test_every_role_gets_a_sign_in_and_a_working_api_token(tmp_path: Path, register: Case) -> None:
+    users_file = tmp_path / "users"
+
+    sign_ins = seed(users_file)
+
+    assert users_file.stat().st_mode & 0o777 == 0o600
+    assert [(s.role, s.username) for s in sign_ins.values()] == [
+        (d.role.value, d.username) for d in DEMO_USERS
+    ]
+    assert {Role(s.role) for s in sign_ins.values()} >= {
+        Role.SUBJECT,
+        Role.REPRESENTATIVE,
+        Role.ADMINISTRATOR,
+    }
+    for sign_in in sign_ins.values():
+        user = get_user_model().objects.get(username=sign_in.username)
+        assert role_of(user) == Role(sign_in.role)
+        signed_in(sign_in.username, sign_in.password)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_ins['reviewer1'].token}")
+    assert api.get("/api/v1/cases/").status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_ins['oversight1'].token}")
+    assert api.get("/api/v1/cases/").status_code == 403
+    reviewers = get_user_model().objects.filter(username__in=["reviewer1", "senior2"])
+    assert all(user.subject.unit == "Professional Standards" for user in reviewers)
+
+
+def test_the_subject_is_a_person_with_a_case_and_has_been_told_of_it(
+    tmp_path: Path, register: Case
+) -> None:
+    sign_ins = seed(tmp_path / "users")
+
+    subject_user = get_user_model().objects.get(username="subject1")
+    assert subject_user.subject == register.subject
+    notice = Notification.objects.get(case=register, kind=NotificationKind.CASE_OPENED)
+    assert notice.sent_at is not None
+    assert AuditEvent.objects.filter(action="notification.sent", actor_role="system").exists()
+    client = signed_in("subject1", sign_ins["subject1"].password)
+    assert f"Case {register.pk}," in client.get("/notices/").content.decode()
+
+
+def test_a_second_run_keeps_every_password_and_token(tmp_path: Path, register: Case) -> None:
+    users_file = tmp_path / "users"
+    seed(users_file)
+    first = users_file.read_text(encoding="utf-8")
+    events, tokens = AuditEvent.objects.count(), people_tokens()
+
+    seed(users_file)
+
+    assert users_file.read_text(encoding="utf-8") == first
+    assert (AuditEvent.objects.count(), people_tokens()) == (events, tokens)
+
+
+def test_a_second_run_replaces_only_what_no_longer_works(
+    tmp_path: Path, register: Case, admin_actor: Actor
+) -> None:
+    users_file = tmp_path / "users"
+    first = seed(users_file)
+    revoke_token(live_token_with_prefix(first["reviewer1"].token[:12]), actor=admin_actor)
+    reviewer2 = get_user_model().objects.get(username="reviewer2")
+    set_password(reviewer2, "changed by someone else entirely", actor=admin_actor, reason="test")
+
+    second = seed(users_file)
+
+    assert second["reviewer1"].password == first["reviewer1"].password
+    assert second["reviewer1"].token != first["reviewer1"].token
+    assert second["reviewer2"].password != first["reviewer2"].password
+    assert second["reviewer2"].token == first["reviewer2"].token
+    reviewer2.refresh_from_db()
+    assert reviewer2.check_password(second["reviewer2"].password)
+    unchanged = set(first) - {"reviewer1", "reviewer2"}
+    assert {name: second[name] for name in unchanged} == {name: first[name] for name in unchanged}
+
+
+def test_a_fresh_database_takes_the_passwords_from_the_file(tmp_path: Path, register: Case) -> None:
+    users_file = tmp_path / "users"
+    users_file.write_text(
+        "# an earlier demo\nreviewer reviewer1 an-earlier-password-kept spt_revoked-long-ago\n",
+        encoding="utf-8",
+    )
+
+    sign_ins = seed(users_file)
+
+    assert sign_ins["reviewer1"].password == "an-earlier-password-kept"
+    assert sign_ins["reviewer1"].token != "spt_revoked-long-ago"
+    signed_in("reviewer1", "an-earlier-password-kept")
+
+
+def test_demo_users_are_refused_without_debug(tmp_path: Path, settings: Any) -> None:
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="only with DEBUG=true"):
+        call_command("seed_demo_users", "--users-file", str(tmp_path / "users"))
+    assert not get_user_model().objects.filter(username="reviewer1").exists()
+
+
+def people_tokens() -> int:
+    return ApiToken.objects.filter(kind=TokenKind.PERSON).count()
