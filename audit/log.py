@@ -17,6 +17,9 @@ from django.utils import timezone
 from audit import registry
 from audit.actors import Actor
 from audit.chain import GENESIS_HASH, ChainCheck, event_hash, verify_chain
+
+# Services put ``row_hash`` in the data of the event recording an insert-only row.
+from audit.insert_only import row_hash as row_hash
 from audit.models import AuditEvent
 from config.bulk_writes import insert_rows
 

@@ -16,8 +16,15 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
+        from audit import insert_only
+        from casework.models import CaseFlag, Decision
         from casework.receivers import evaluate_new_flags
         from flags.signals import flags_stored
+
+        # Each decision's audit event carries its id under "decision" and its row hash.
+        insert_only.register(Decision, audit_key="decision")
+        # Attached flags are audited as case.opened and case.flags_attached, by flag id.
+        insert_only.register(CaseFlag)
 
         flags_stored.connect(evaluate_new_flags, dispatch_uid="casework.evaluate_new_flags")
         # After migrate and after a test flush alike, so a database always has a policy.
