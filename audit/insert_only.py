@@ -73,10 +73,17 @@ def register(
     # and from the database; the primary key always, so a row cannot swap places with another.
     pk = model._meta.pk
     assert pk is not None  # noqa: S101 - every concrete model has one
-    columns = dict.fromkeys([pk.attname, *(model._meta.get_field(n).attname for n in names)])
+    columns = dict.fromkeys([pk.attname, *(_column(model, name) for name in names)])
     spec = InsertOnly(model, tuple(columns), audit_key)
     _REGISTERED[label] = spec
     return spec
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    found = model._meta.get_field(name)
+    if not isinstance(found, models.Field) or not found.concrete:
+        raise ValueError(f"{model._meta.label_lower}.{name} is not a column.")
+    return str(found.attname)
 
 
 def registered() -> list[InsertOnly]:

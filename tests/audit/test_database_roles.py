@@ -227,7 +227,8 @@ def test_the_application_role_does_its_ordinary_work(scratch: Scratch) -> None:
         "record_access([Shown(1, 'flags.subject', 1)], actor=actor, channel='page', view='v',"
         " purpose='p')\n"
         "with connection.cursor() as cursor:\n"
-        "    cursor.execute('UPDATE auth_user SET last_login = now() WHERE id = %s', [actor.user_id])\n"
+        "    cursor.execute('UPDATE auth_user SET last_login = now() WHERE id = %s',"
+        " [actor.user_id])\n"
         "    cursor.execute('UPDATE casework_case SET legal_hold = NOT legal_hold')\n"
     )
 

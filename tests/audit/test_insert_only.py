@@ -208,7 +208,8 @@ def test_a_deleted_access_event_is_named_by_the_seq_of_its_audit_event(
 
     assert out.splitlines()[1:] == [
         "Insert-only rows DIFFER from the audit log (audit.accessevent 4, casework.decision 0):",
-        f"- audit event seq {seq} recorded audit.accessevent {rows[2].pk}: not in the table any more",
+        f"- audit event seq {seq} recorded audit.accessevent {rows[2].pk}: "
+        "not in the table any more",
     ]
     assert error == f"insert-only rows differ from audit events at seq {seq}"
 
@@ -318,7 +319,7 @@ def test_a_table_is_registered_once_and_an_audit_key_names_one_table() -> None:
 
 @pytest.mark.usefixtures("scratch_registry")
 def test_only_a_registered_rows_hash_can_be_taken() -> None:
-    with pytest.raises(insert_only.NotInsertOnly, match="casework.decision is not registered"):
+    with pytest.raises(insert_only.NotInsertOnly, match=r"casework\.decision is not registered"):
         insert_only.row_hash(Decision())
     with pytest.raises(ValueError, match="at least one row"):
         insert_only.row_hash([])

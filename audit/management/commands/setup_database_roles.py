@@ -42,9 +42,13 @@ class Command(BaseCommand):
             self.stdout.write(f"Handed to {options['owner']}: {', '.join(done.reowned)}.")
         self.stdout.write(
             f"{options['app']} may SELECT and INSERT only on {len(done.insert_only)} insert-only "
-            f"tables ({', '.join(done.insert_only)}); SELECT only on {', '.join(done.read_only)}; "
+            f"tables ({_listed(done.insert_only)}); SELECT only on {_listed(done.read_only)}; "
             f"SELECT, INSERT, UPDATE and DELETE on {len(done.ordinary)} other tables."
         )
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names) or "none yet"
 
 
 def _read_password(path: Path | None) -> str | None:
