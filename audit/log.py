@@ -18,6 +18,9 @@ from audit import registry
 from audit.actors import Actor
 from audit.bulk_writes import insert_rows
 from audit.chain import GENESIS_HASH, ChainCheck, event_hash, verify_chain
+
+# Services put ``row_hash`` in the data of the event recording an insert-only row.
+from audit.insert_only import row_hash as row_hash
 from audit.models import AuditEvent
 
 # An arbitrary constant naming the chain's advisory lock ("SCRUTINY" in ASCII, as an int).

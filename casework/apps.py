@@ -16,8 +16,15 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
+        from audit import insert_only
+        from casework.models import CaseFlag, Decision
         from casework.receivers import evaluate_new_flags, latest_cases_of_flags
         from flags.signals import cases_of_flags, flags_stored
+
+        # Each decision's audit event carries its id under "decision" and its row hash.
+        insert_only.register(Decision, audit_key="decision")
+        # Attached flags are audited as case.opened and case.flags_attached, by flag id.
+        insert_only.register(CaseFlag)
 
         flags_stored.connect(evaluate_new_flags, dispatch_uid="casework.evaluate_new_flags")
         cases_of_flags.connect(latest_cases_of_flags, dispatch_uid="casework.cases_of_flags")

@@ -11,6 +11,7 @@ A secret never has a production default: with ``DEBUG`` off and no ``SECRET_KEY`
 """
 
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -110,11 +111,26 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db_url_config(
-        secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'scrutiny.sqlite3'}"
-    )
-}
+# Web and worker processes connect as DATABASE_URL's role, which owns nothing; schema changes run
+# as the role that owns the tables, named by MIGRATE_DATABASE_URL, and only these commands use it
+# (docs/decisions/0015-database-roles.md).
+OWNER_COMMANDS = frozenset({"migrate", "setup_database_roles"})
+
+
+def database_url(argv: list[str]) -> str:
+    """The database URL this process connects with: the owner's for OWNER_COMMANDS."""
+    url = secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'scrutiny.sqlite3'}"
+    migrate_url = secret("MIGRATE_DATABASE_URL")
+    if not migrate_url:
+        return url
+    if env.db_url_config(migrate_url)["NAME"] != env.db_url_config(url)["NAME"]:
+        raise ImproperlyConfigured(
+            "MIGRATE_DATABASE_URL must name the same database as DATABASE_URL, as another role."
+        )
+    return migrate_url if argv[1:2] and argv[1] in OWNER_COMMANDS else url
+
+
+DATABASES = {"default": env.db_url_config(database_url(sys.argv))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of one failing
     # with "database is locked" when it tries to upgrade a read lock mid-transaction.

@@ -7,3 +7,7 @@ class FlagsConfig(AppConfig):
 
     def ready(self) -> None:
         import config.lookups  # noqa: F401 - registers the __any lookup
+        from audit import insert_only
+        from flags.models import FlagEvidence
+
+        insert_only.register(FlagEvidence)

@@ -633,6 +633,7 @@ def _record(
             "evidence_hashes": sha256_hex(canonical_json(decision.evidence_hashes)),
             "rationale_hash": sha256_hex(decision.rationale.encode("utf-8")),
             "no_conflict_declared": decision.no_conflict_declared,
+            "row_hash": log.row_hash(decision),
             **change.audit_data,
         },
         reason=label,
