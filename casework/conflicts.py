@@ -6,20 +6,18 @@ their own unit, about someone they declared a conflict with, or while they have 
 their own; an account not linked to its own record in the register fails the check.
 
 The rule is written once, as one recursive query (``_SCOPE_SQL``) that lists everyone a person
-is barred from and why. The work queue asks it for the whole list and filters by those ids
-(``conflict_scope``); a case page and the services ask it about one person, for the reasons
-(``check_conflict``). tests/casework/test_conflict_agreement.py holds the two to each other over
-random organisation charts.
+is barred from and why. The work queue takes the whole list and filters by those ids
+(``conflict_scope``); a case page, the API and the services ask it about one person, for the
+reasons (``check_conflict``). See docs/decisions/0019-one-query-for-the-conflict-rule.md.
 """
 
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Exists, OuterRef
 
 from accounts.per_request import remembered
-from casework.models import LIVE_STATUSES, Case
+from casework.models import LIVE_STATUSES
 from flags.models import Subject
 
 UNLINKED = (
@@ -42,36 +40,15 @@ class ConflictCheck:
         return not self.reasons
 
 
-@dataclass(frozen=True)
-class OwnRecord:
-    """The person's own record in the register, as far as the rule needs it."""
-
-    subject_id: int
-    unit: str
-    has_live_case: bool
-
-
-def own_record(user: User) -> OwnRecord | None:
-    """One query: the record ``user`` is linked to, and whether a case about it is live."""
-    live = Case.objects.filter(subject=OuterRef("pk"), status__in=LIVE_STATUSES)
-    row = (
-        Subject.objects.filter(user=user)
-        .annotate(live=Exists(live))
-        .values_list("pk", "unit", "live")
-        .first()
-    )
-    return None if row is None else OwnRecord(*row)
-
-
 def conflict_scope(user: User) -> list[int] | None:
     """The subjects whose cases ``user`` may not see; None when they may see none at all: they
     have a live case of their own, or their account is not linked to their record."""
-    own = own_record(user)
-    if own is None or own.has_live_case:
-        return None
     with connection.cursor() as cursor:
-        cursor.execute(_SCOPE_IDS_SQL, _scope_params(user, own))
-        return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(_SCOPE_ROWS_SQL, _scope_params(user))
+        rows = cursor.fetchall()
+    if any(relation in _BARRED_FROM_ALL for _, relation in rows):
+        return None
+    return sorted({subject_id for subject_id, _ in rows})
 
 
 def conflict_for_request(user: User, subject: Subject) -> ConflictCheck:
@@ -82,19 +59,17 @@ def conflict_for_request(user: User, subject: Subject) -> ConflictCheck:
 
 def check_conflict(user: User, subject: Subject) -> ConflictCheck:
     """Every reason ``user`` may not act on a case about ``subject``; none means they may."""
-    own = own_record(user)
-    relations = _relations(user, own, subject.pk)
+    relations = _relations(user, subject.pk)
     reasons: list[str] = []
-    if own is None:
+    if "unlinked" in relations:
         # Without the person's own record there is no unit or chain of command to check: the
         # check fails closed rather than passing everyone.
         reasons.append(UNLINKED)
-    else:
-        reasons += _relationship(relations, subject)
-        if own.has_live_case:
-            # Worded so as not to tell a reviewer that a case about them exists: its notice may
-            # have been deferred.
-            reasons.append(NOT_AT_PRESENT)
+    reasons += _relationship(relations, subject)
+    if "live" in relations:
+        # Worded so as not to tell a reviewer that a case about them exists: its notice may
+        # have been deferred.
+        reasons.append(NOT_AT_PRESENT)
     if "declared" in relations:
         reasons.append(DECLARED)
     return ConflictCheck(tuple(reasons))
@@ -113,44 +88,57 @@ def _relationship(relations: set[str], subject: Subject) -> list[str]:
     return reasons
 
 
-def _relations(user: User, own: OwnRecord | None, subject_id: int) -> set[str]:
+def _relations(user: User, subject_id: int) -> set[str]:
     """How ``subject_id`` stands in ``user``'s conflict scope: the scope query, asked about one
-    person. The database pushes the ``id`` test into each branch, so only the chain of command
-    is walked in full."""
+    person. The database pushes the test into each branch, so only the chain of command is
+    walked in full."""
     with connection.cursor() as cursor:
-        cursor.execute(_RELATIONS_SQL, [*_scope_params(user, own), subject_id])
+        cursor.execute(_RELATIONS_SQL, [*_scope_params(user), subject_id])
         return {row[0] for row in cursor.fetchall()}
 
 
-def _scope_params(user: User, own: OwnRecord | None) -> list[object]:
-    # Unlinked, the walks and the unit match nothing (= NULL is never true): only the person's
-    # declarations are left, which is what the check still reports for them.
-    own_id, unit = (own.subject_id, own.unit) if own else (None, None)
-    return [own_id, own_id, own_id, own_id, own_id, unit, user.pk]
+def _scope_params(user: User) -> list[int | str]:
+    return [user.pk, user.pk, *LIVE_STATUSES]
 
 
-# Everyone above the person up the line-management tree, and everyone below them, however deep:
-# UNION (not UNION ALL) stops a loop in the register from running forever, so no depth bound is
-# needed and none can let a long chain through. Then their unit and their declarations.
-_SCOPE_SQL = """
+# Relations that bar the person from every case, not from one person's.
+_BARRED_FROM_ALL = {"live", "unlinked"}
+
+# The whole rule, for one person (the user id is the only input): their own record, everyone
+# above them up the line-management tree and everyone below them however deep, their unit,
+# their declarations; and two marks that bar them from everything: a live case about them, or
+# no record linked to their account. UNION (not UNION ALL) in the walks stops a loop in the
+# register from running forever, so no depth bound is needed and none can let a long chain
+# through.
+_LIVE = ", ".join(["%s"] * len(LIVE_STATUSES))
+_SCOPE_SQL = f"""
 WITH RECURSIVE
+    own(id, unit) AS (
+        SELECT id, unit FROM flags_subject WHERE user_id = %s
+    ),
     above(id, manager) AS (
-        SELECT id, line_manager_id FROM flags_subject WHERE id = %s
+        SELECT s.id, s.line_manager_id FROM flags_subject s JOIN own o ON s.id = o.id
         UNION
         SELECT s.id, s.line_manager_id FROM flags_subject s JOIN above a ON s.id = a.manager
     ),
     below(id) AS (
-        SELECT id FROM flags_subject WHERE id = %s
+        SELECT id FROM own
         UNION
         SELECT s.id FROM flags_subject s JOIN below b ON s.line_manager_id = b.id
     ),
     scope(id, relation) AS (
-        SELECT id, 'self' FROM flags_subject WHERE id = %s
-        UNION ALL SELECT id, 'above' FROM above WHERE id <> %s
-        UNION ALL SELECT id, 'below' FROM below WHERE id <> %s
-        UNION ALL SELECT id, 'unit' FROM flags_subject WHERE unit = %s
+        SELECT id, 'self' FROM own
+        UNION ALL SELECT id, 'above' FROM above WHERE id NOT IN (SELECT id FROM own)
+        UNION ALL SELECT id, 'below' FROM below WHERE id NOT IN (SELECT id FROM own)
+        UNION ALL SELECT s.id, 'unit' FROM flags_subject s JOIN own o ON s.unit = o.unit
         UNION ALL SELECT subject_id, 'declared' FROM casework_declaredconflict WHERE user_id = %s
+        UNION ALL SELECT c.subject_id, 'live' FROM casework_case c JOIN own o ON c.subject_id = o.id
+            WHERE c.status IN ({_LIVE})
+        UNION ALL SELECT NULL, 'unlinked' WHERE NOT EXISTS (SELECT 1 FROM own)
     )
-"""
-_SCOPE_IDS_SQL = _SCOPE_SQL + "SELECT DISTINCT id FROM scope"  # noqa: S608 - constant text
-_RELATIONS_SQL = _SCOPE_SQL + "SELECT relation FROM scope WHERE id = %s"  # noqa: S608
+"""  # noqa: S608 - constant text and placeholders only
+_ALL_ROWS = "SELECT id, relation FROM scope"
+# The marks that bar the person from everything come with the one person's relations.
+_ONE_PERSON = "SELECT relation FROM scope WHERE id = %s OR relation IN ('live', 'unlinked')"
+_SCOPE_ROWS_SQL = _SCOPE_SQL + _ALL_ROWS
+_RELATIONS_SQL = _SCOPE_SQL + _ONE_PERSON
