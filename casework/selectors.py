@@ -8,13 +8,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import connection, models
+from django.db import models
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.per_request import remembered
 from accounts.roles import role_of
+from casework.conflicts import conflict_scope
 from casework.models import (
     LIVE_STATUSES,
     REVIEWERS,
@@ -30,7 +31,7 @@ from casework.models import (
     ThresholdPolicy,
 )
 from casework.thresholds import CandidateFlag, CategoryRule, evaluate, parse_rules, window_floor
-from flags.models import EvidenceRecord, EvidenceStatus, Flag, FlagEvidence, FlagStatus, Subject
+from flags.models import EvidenceRecord, EvidenceStatus, Flag, FlagEvidence, FlagStatus
 from flags.signals import EvaluationUnavailable
 
 
@@ -115,48 +116,15 @@ def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
 
 
 def conflicted_subject_ids(user: User) -> list[int] | None:
-    """The subjects whose cases ``user`` may not see, by the conflict check's rules (themselves,
-    their chain of command both ways, their unit, their declarations); None when they may see
-    none at all: they have a live case of their own, or their account is not linked to their
-    record in the register.
+    """The subjects whose cases ``user`` may not see, by the conflict rule (themselves, their
+    chain of command both ways, their unit, their declarations); None when they may see none at
+    all: they have a live case of their own, or their account is not linked to their record in
+    the register.
 
     Worked out in one recursive query, once per request; the work queue then filters by a
     short list of ids, whatever the size of the force.
     """
-    return remembered(user, "conflicted_subjects", lambda: _conflicted_subject_ids(user))
-
-
-def _conflicted_subject_ids(user: User) -> list[int] | None:
-    own = Subject.objects.filter(user=user).values_list("pk", "unit").first()
-    if own is None:
-        return None  # the conflict check fails closed for an account with no record
-    own_id, unit = own
-    if Case.objects.filter(subject_id=own_id, status__in=LIVE_STATUSES).exists():
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(_CONFLICTED_SQL, [own_id, own_id, unit, user.pk])
-        return sorted({row[0] for row in cursor.fetchall()})
-
-
-# The person, everyone above and below them in the line-management tree, everyone in their
-# unit, and everyone they declared a conflict with. UNION stops a loop in the register.
-_CONFLICTED_SQL = """
-WITH RECURSIVE
-    above(id, manager) AS (
-        SELECT id, line_manager_id FROM flags_subject WHERE id = %s
-        UNION
-        SELECT s.id, s.line_manager_id FROM flags_subject s JOIN above a ON s.id = a.manager
-    ),
-    below(id) AS (
-        SELECT id FROM flags_subject WHERE id = %s
-        UNION
-        SELECT s.id FROM flags_subject s JOIN below b ON s.line_manager_id = b.id
-    )
-SELECT id FROM above
-UNION SELECT id FROM below
-UNION SELECT id FROM flags_subject WHERE unit = %s
-UNION SELECT subject_id FROM casework_declaredconflict WHERE user_id = %s
-"""
+    return remembered(user, "conflicted_subjects", lambda: conflict_scope(user))
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
