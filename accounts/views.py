@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts.roles import role_of
+from accounts.roles import require_role
 from audit.actors import Role
 
 
@@ -38,10 +38,11 @@ class SignOutView(auth_views.LogoutView):
 
 def front_door(request: HttpRequest) -> HttpResponse:
     """Each role's starting page: the work queue for reviewers, the admin for administrators,
-    and for everyone else the notices about cases concerning them."""
+    and for everyone else the notices about cases concerning them. A person with no role, or
+    several, is told so (403) and whom to ask."""
     if not request.user.is_authenticated:
         return redirect("sign-in")
-    role = role_of(request.user)
+    role = require_role(request.user)
     if role in (Role.REVIEWER, Role.SENIOR_REVIEWER):
         return redirect("case-queue")
     if role == Role.ADMINISTRATOR:
