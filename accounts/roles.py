@@ -59,7 +59,9 @@ def _lookup(user: User) -> Role | None:
 def _role_groups(user: User) -> list[str]:
     if not user.is_active:
         return []
-    return sorted(name for name in user.groups.values_list("name", flat=True) if name in Role.values)
+    return sorted(
+        name for name in user.groups.values_list("name", flat=True) if name in Role.values
+    )
 
 
 def require_role(user: AbstractBaseUser | AnonymousUser) -> Role:

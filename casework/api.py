@@ -287,6 +287,7 @@ class CaseListView(APIView):
         page = list(cases or [])
         record_case_views(page, actor=actor_for(request.user), channel="api", view="list_cases")
         context = {"categories": selectors.categories_of(case.pk for case in page)}
+        assert paginator.page is not None  # noqa: S101 - paginate_queryset always sets it here
         body = {
             "count": paginator.page.paginator.count,
             "next": paginator.get_next_link(),

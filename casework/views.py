@@ -76,7 +76,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             ],
             "counts": _count_rows(selectors.status_counts(request.user)),  # type: ignore[arg-type]
             "querystring_without_page": query.urlencode(),
-            "unlinked": _unlinked(request.user),  # type: ignore[arg-type]
+            "unlinked": _unlinked(request.user),
         },
     )
 

@@ -41,7 +41,7 @@ class ApiError(BaseModel):
 class FieldErrors(exceptions.APIException):
     """An error about particular fields; ``fields`` maps each to its messages."""
 
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "invalid"
 
     def __init__(self, fields: Mapping[str, list[str]], detail: str | None = None) -> None:
@@ -60,7 +60,9 @@ def field_messages(detail: Any, path: str = "") -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for key, inner in detail.items():
             name = "body" if key == "non_field_errors" else str(key)
-            for where, messages in field_messages(inner, f"{path}.{name}" if path else name).items():
+            for where, messages in field_messages(
+                inner, f"{path}.{name}" if path else name
+            ).items():
                 found.setdefault(where, []).extend(messages)
         return found
     if isinstance(detail, list) and any(isinstance(item, Mapping | list) for item in detail):

@@ -115,7 +115,9 @@ class StrictJSONParser(BaseParser):
         try:
             text = _read_within(stream, limit).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ParseError(f"JSON parse error - the body is not valid UTF-8 ({exc.reason}).")
+            raise ParseError(
+                f"JSON parse error - the body is not valid UTF-8 ({exc.reason})."
+            ) from exc
         if nesting_depth(text) > MAX_DEPTH:
             raise ParseError(
                 f"JSON parse error - the document is nested more than {MAX_DEPTH} levels deep."

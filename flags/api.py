@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import Actor, Role
-from flags.authentication import DetectorTokenAuthentication
 from config.api_errors import ApiError, FieldErrors
 from config.parsers import BodyTooLarge, NotAnObject, json_object
+from flags.authentication import DetectorTokenAuthentication
 from flags.ingest_schema import IngestRequest, IngestResponse
 from flags.models import DetectorToken
 from flags.services import ingest_flags

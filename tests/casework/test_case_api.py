@@ -237,8 +237,12 @@ def test_only_json_is_read(clients: dict[str, APIClient], case: Case) -> None:
     url = f"/api/v1/cases/{case.pk}/transitions/"
 
     form = client.post(url, {"action": "start_review"}, format="multipart")
-    urlencoded = client.post(url, "action=start_review", content_type="application/x-www-form-urlencoded")
-    utf16 = client.post(url, '{"action": 1}'.encode("utf-16"), content_type="application/json; charset=utf-16")
+    urlencoded = client.post(
+        url, "action=start_review", content_type="application/x-www-form-urlencoded"
+    )
+    utf16 = client.post(
+        url, '{"action": 1}'.encode("utf-16"), content_type="application/json; charset=utf-16"
+    )
 
     assert [r.status_code for r in (form, urlencoded, utf16)] == [415, 415, 415]
     assert {r.json()["error"] for r in (form, urlencoded, utf16)} == {"unsupported_media_type"}
@@ -266,7 +270,7 @@ def test_a_large_body_is_refused_by_its_length_without_being_read(
     response = clients["rita.reviewer"].generic(
         "POST",
         f"/api/v1/cases/{case.pk}/transitions/",
-        b"{}",
+        "{}",
         content_type="application/json",
         CONTENT_LENGTH=str(40 * 2**20),
     )

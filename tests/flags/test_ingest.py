@@ -496,7 +496,10 @@ def test_evidence_sent_twice_in_one_batch_with_different_contents_keeps_the_firs
 # --- the batch as a whole ------------------------------------------------------------------------
 
 
-NOT_AN_OBJECT = {"error": "invalid_body", "detail": 'The body must be a JSON object with a "flags" list.'}
+NOT_AN_OBJECT = {
+    "error": "invalid_body",
+    "detail": 'The body must be a JSON object with a "flags" list.',
+}
 NESTED_TOO_DEEP = {
     "error": "parse_error",
     "detail": "JSON parse error - the document is nested more than 64 levels deep.",
@@ -525,9 +528,16 @@ BAD_BODIES = {
     "empty body": (
         "",
         400,
-        {"error": "parse_error", "detail": "JSON parse error - the body is empty: send a JSON object."},
+        {
+            "error": "parse_error",
+            "detail": "JSON parse error - the body is empty: send a JSON object.",
+        },
     ),
-    "flags an object": ('{"flags": {}}', 422, _invalid({"flags": ["must be a JSON list of flags"]})),
+    "flags an object": (
+        '{"flags": {}}',
+        422,
+        _invalid({"flags": ["must be a JSON list of flags"]}),
+    ),
     "unknown batch field": (
         '{"flags": [{}], "dry_run": true}',
         422,
