@@ -57,7 +57,7 @@ def _lookup(user: User) -> Role | None:
 
 
 def _role_groups(user: User) -> list[str]:
-    if not user.is_active:
+    if not user.is_active or user.pk is None:  # an unsaved user belongs to no group
         return []
     return sorted(
         name for name in user.groups.values_list("name", flat=True) if name in Role.values
