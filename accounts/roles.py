@@ -6,6 +6,7 @@ record it on every decision and audit event as the role the person held at the t
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
+from django.core.exceptions import PermissionDenied
 
 from accounts.per_request import remembered
 from audit.actors import Actor, Role
@@ -23,8 +24,12 @@ GROUP_ROLES: tuple[Role, ...] = (
 )
 
 
-class NoRole(PermissionError):
-    """The user holds no role, so may do nothing governed."""
+class NoRole(PermissionDenied):
+    """The user holds no role, or several, so may do nothing governed. Pages answer it with the
+    403 page and the API with a 403 ``no_role`` error, each saying what is wrong and who can put
+    it right."""
+
+    code = "no_role"
 
 
 def install_role_groups(using: str = "default") -> None:
@@ -42,22 +47,44 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
 
 
 def _lookup(user: User) -> Role | None:
-    if not user.is_active:
-        return None
-    names = [name for name in user.groups.values_list("name", flat=True) if name in Role.values]
+    names = _role_groups(user)
     if len(names) == 1:
         return Role(names[0])
     if not names and hasattr(user, "detector"):
         return Role.DETECTOR
-    if not names and user.is_superuser:
-        return Role.ADMINISTRATOR
     # Several roles at once is a misconfiguration: refuse rather than guess which one acts.
+    # Superuser status is no role: it opens the admin site, never the pages or the API.
     return None
+
+
+def _role_groups(user: User) -> list[str]:
+    if not user.is_active or user.pk is None:  # an unsaved user belongs to no group
+        return []
+    return sorted(
+        name for name in user.groups.values_list("name", flat=True) if name in Role.values
+    )
+
+
+def require_role(user: AbstractBaseUser | AnonymousUser) -> Role:
+    """The one role ``user`` holds; NoRole, saying what is wrong and who can fix it, if none."""
+    role = role_of(user)
+    if role is not None:
+        return role
+    held = _role_groups(user) if user.is_authenticated else []  # type: ignore[arg-type]
+    if len(held) > 1:
+        names = " and ".join(Role(name).label.lower() for name in held)
+        raise NoRole(
+            f"Your account holds more than one role in Scrutiny ({names}), and an account may "
+            "hold only one, so Scrutiny cannot tell which one you act in. Ask an administrator "
+            "to remove the roles your account should not hold."
+        )
+    raise NoRole(
+        "Your account holds no role in Scrutiny, so it cannot be used here yet. Ask an "
+        "administrator to give it the one role you need."
+    )
 
 
 def actor_for(user: AbstractBaseUser | AnonymousUser, on_behalf_of: User | None = None) -> Actor:
     """The actor for a signed-in person, in the role they hold now."""
-    role = role_of(user)
-    if role is None:
-        raise NoRole("Your account holds no role in Scrutiny. Ask an administrator to give it one.")
+    role = require_role(user)
     return Actor(user=user, role=role, on_behalf_of=on_behalf_of)  # type: ignore[arg-type]

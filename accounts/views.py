@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from accounts.roles import role_of
+from accounts.roles import require_role, role_of
 from audit.actors import Role
 
 
@@ -46,10 +46,11 @@ ROLES_WITH_A_START_PAGE = frozenset({Role.DATA_STEWARD, Role.OVERSIGHT, Role.REP
 def front_door(request: HttpRequest) -> HttpResponse:
     """Each role's starting page: the work queue for reviewers, the admin for administrators,
     a page about the role for data stewards, oversight and representatives, and for everyone
-    else the notices about cases concerning them."""
+    else the notices about cases concerning them. A person with no role, or several, is told so
+    (403) and whom to ask."""
     if not request.user.is_authenticated:
         return redirect("sign-in")
-    role = role_of(request.user)
+    role = require_role(request.user)
     if role in (Role.REVIEWER, Role.SENIOR_REVIEWER):
         return redirect("case-queue")
     if role == Role.ADMINISTRATOR:

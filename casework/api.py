@@ -1,14 +1,18 @@
 """The case API: the work queue, one case with everything a reviewer needs, and its actions.
 
 The same selectors and the same service as the pages, so the same rules: a case the caller may
-not see answers 403, an action the workflow refuses answers 409, an unacceptable decision 422.
+not see answers 404 exactly as a case that does not exist, an action the workflow refuses
+answers 409, an unacceptable decision 422 (the error rule of config/api_errors.py). The
+serializers read the models and produce every answer, and the schema is generated from them.
 """
 
 from typing import Any
 
+import rules
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -16,22 +20,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import actor_for
+from accounts.roles import actor_for, require_role
 from casework import selectors
 from casework.conflicts import conflict_for_request
 from casework.models import Case, CaseStatus, Outcome
 from casework.services import DecisionRequest, act_on_case, next_steps, record_case_views
-from casework.workflow import Action, CaseActionError, ConflictOfInterest
-from flags.ingest_schema import ApiError
+from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
+from config.api_errors import ApiError, FieldErrors, InvalidQuery, field_messages
+from config.parsers import json_object
 from flags.models import Category
 from tokens.authentication import ApiTokenAuthentication
 
 
 class IsReviewer(BasePermission):
+    """By the role held, never by superuser status: a person with no role, or several, is told
+    so (``no_role``)."""
+
     message = "Only reviewers and senior reviewers may use the case API."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.has_perm("casework.view_queue"))
+        if request.user is None:
+            return False  # not authenticated: REST framework answers 401
+        require_role(request.user)
+        return bool(rules.has_perm("casework.view_queue", request.user))
 
 
 class CaseRefused(exceptions.APIException):
@@ -39,58 +50,80 @@ class CaseRefused(exceptions.APIException):
     default_code = "refused"
 
     def __init__(self, error: CaseActionError) -> None:
-        super().__init__(str(error), code=_CODES.get(error.status_code, "refused"))
+        super().__init__(str(error), code="refused")
         self.status_code = error.status_code
-
-
-_CODES = {403: "not_permitted", 409: "refused", 422: "invalid_decision"}
 
 
 class SubjectSummary(serializers.Serializer[Any]):
     staff_number = serializers.CharField()
     name = serializers.CharField()
-    rank = serializers.CharField()
+    rank = serializers.CharField(source="get_rank_display")
     role = serializers.CharField()
     unit = serializers.CharField()
 
 
 class CaseListItem(serializers.Serializer[Any]):
+    """A case in the queue. Reads a Case; the page's categories come in the context
+    (``categories``: case id to its categories), as does ``now`` for the days waiting."""
+
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=CaseStatus.choices)
     subject = SubjectSummary()
-    categories = serializers.ListField(child=serializers.CharField())
+    categories = serializers.SerializerMethodField()
     opened_at = serializers.DateTimeField()
     status_changed_at = serializers.DateTimeField()
-    days_waiting = serializers.IntegerField()
+    days_waiting = serializers.SerializerMethodField()
     due_on = serializers.DateField()
-    assignee = serializers.CharField(allow_null=True)
+    assignee = serializers.CharField(source="assignee.username", allow_null=True)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_categories(self, case: Case) -> list[str]:
+        categories: dict[int, list[str]] = self.context["categories"]
+        return categories.get(case.pk, [])
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_days_waiting(self, case: Case) -> int:
+        return case.days_waiting(self.context["now"])
+
+
+class CasePage(serializers.Serializer[Any]):
+    """One page of the queue."""
+
+    count = serializers.IntegerField(help_text="Cases matching, on every page.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CaseListItem(many=True)
 
 
 class EvidenceOut(serializers.Serializer[Any]):
-    source_system = serializers.CharField()
-    record_type = serializers.CharField()
-    record_id = serializers.CharField()
-    occurred_at = serializers.DateTimeField()
-    summary = serializers.CharField()
-    payload = serializers.JSONField()
-    content_hash = serializers.CharField()
-    status = serializers.CharField()
+    """Reads a FlagEvidence link: the record as it stands."""
+
+    source_system = serializers.CharField(source="evidence.source_system")
+    record_type = serializers.CharField(source="evidence.record_type")
+    record_id = serializers.CharField(source="evidence.record_id")
+    occurred_at = serializers.DateTimeField(source="evidence.occurred_at")
+    summary = serializers.CharField(source="evidence.summary")
+    payload = serializers.JSONField(source="evidence.payload")
+    content_hash = serializers.CharField(source="evidence.content_hash")
+    status = serializers.CharField(source="evidence.status")
 
 
 class FlagOut(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    detector = serializers.CharField()
-    detector_version = serializers.CharField()
-    category = serializers.CharField()
-    rule = serializers.CharField()
-    score = serializers.FloatField()
-    explanation = serializers.CharField()
-    factors = serializers.JSONField()
-    window_start = serializers.DateField()
-    window_end = serializers.DateField()
-    status = serializers.CharField()
-    attached = serializers.CharField()
-    evidence = EvidenceOut(many=True)
+    """Reads a CaseFlag link: the flag, how it came to the case, and its evidence."""
+
+    id = serializers.IntegerField(source="flag.pk")
+    detector = serializers.CharField(source="flag.detector.slug")
+    detector_version = serializers.CharField(source="flag.detector_version")
+    category = serializers.CharField(source="flag.category")
+    rule = serializers.CharField(source="flag.rule")
+    score = serializers.FloatField(source="flag.score")
+    explanation = serializers.CharField(source="flag.explanation")
+    factors = serializers.JSONField(source="flag.factors")
+    window_start = serializers.DateField(source="flag.window_start")
+    window_end = serializers.DateField(source="flag.window_end")
+    status = serializers.CharField(source="flag.status")
+    attached = serializers.CharField(source="via")
+    evidence = EvidenceOut(many=True, source="flag.flagevidence_set.all")
 
 
 class DecisionOut(serializers.Serializer[Any]):
@@ -99,7 +132,7 @@ class DecisionOut(serializers.Serializer[Any]):
     outcome = serializers.CharField(allow_blank=True)
     rationale = serializers.CharField()
     made_at = serializers.DateTimeField()
-    made_by = serializers.CharField()
+    made_by = serializers.CharField(source="made_by.username")
     role = serializers.CharField()
     no_conflict_declared = serializers.BooleanField()
     status_before = serializers.CharField()
@@ -107,12 +140,12 @@ class DecisionOut(serializers.Serializer[Any]):
     policy_version = serializers.IntegerField()
     evidence_hashes = serializers.ListField(child=serializers.CharField())
     deferred_until = serializers.DateField(allow_null=True)
-    assigned_to = serializers.CharField(allow_null=True)
+    assigned_to = serializers.CharField(source="assigned_to.username", allow_null=True)
 
 
 class NextStepOut(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=Action.choices)
-    title = serializers.CharField(help_text="The action, in words.")
+    title = serializers.CharField(source="label", help_text="The action, in words.")
     who = serializers.CharField()
     precondition = serializers.CharField()
     available = serializers.BooleanField(help_text="Whether the caller may take it now.")
@@ -120,13 +153,28 @@ class NextStepOut(serializers.Serializer[Any]):
 
 
 class CaseDetail(CaseListItem):
-    policy_version = serializers.IntegerField()
+    """One case. Reads a Case; its flags, decisions and next steps come in the context
+    (``links``, ``decisions``, ``steps``), read by the same selectors as the case page."""
+
+    policy_version = serializers.IntegerField(source="policy.version")
     trace = serializers.JSONField()
     recommended_outcome = serializers.CharField(allow_blank=True)
     outcome = serializers.CharField(allow_blank=True)
-    flags = FlagOut(many=True)
-    decisions = DecisionOut(many=True)
-    next_steps = NextStepOut(many=True)
+    flags = serializers.SerializerMethodField()
+    decisions = serializers.SerializerMethodField()
+    next_steps = serializers.SerializerMethodField()
+
+    @extend_schema_field(FlagOut(many=True))
+    def get_flags(self, case: Case) -> Any:
+        return FlagOut(self.context["links"], many=True).data
+
+    @extend_schema_field(DecisionOut(many=True))
+    def get_decisions(self, case: Case) -> Any:
+        return DecisionOut(self.context["decisions"], many=True).data
+
+    @extend_schema_field(NextStepOut(many=True))
+    def get_next_steps(self, case: Case) -> Any:
+        return NextStepOut(self.context["steps"], many=True).data
 
 
 class TransitionIn(serializers.Serializer[Any]):
@@ -145,113 +193,33 @@ class TransitionIn(serializers.Serializer[Any]):
     recommendation = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**63 - 1,
         help_text="On a signature: the id of the recommendation decision you read; the signature "
         "is refused if a newer recommendation has replaced it.",
     )
 
 
 class TransitionOut(serializers.Serializer[Any]):
+    """Reads ``{"decision": Decision, "case": Case}``, with CaseDetail's context."""
+
     decision = DecisionOut()
     case = CaseDetail()
 
 
-def list_item(case: Case, categories: list[str]) -> dict[str, Any]:
-    subject = case.subject
-    return {
-        "id": case.pk,
-        "status": case.status,
-        "subject": {
-            "staff_number": subject.staff_number,
-            "name": subject.name,
-            "rank": subject.get_rank_display(),
-            "role": subject.role,
-            "unit": subject.unit,
-        },
-        "categories": categories,
-        "opened_at": case.opened_at,
-        "status_changed_at": case.status_changed_at,
-        "days_waiting": case.days_waiting(timezone.now()),
-        "due_on": case.due_on,
-        "assignee": case.assignee.get_username() if case.assignee else None,
-    }
-
-
-def case_detail(case: Case, request: Request) -> dict[str, Any]:
+def case_context(case: Case, request: Request) -> dict[str, Any]:
+    """What CaseDetail reads beside the case itself, from the selectors the case page uses."""
     links = selectors.flags_of_case(case)
-    flags = [
-        {
-            "id": link.flag.pk,
-            "detector": link.flag.detector.slug,
-            "detector_version": link.flag.detector_version,
-            "category": link.flag.category,
-            "rule": link.flag.rule,
-            "score": link.flag.score,
-            "explanation": link.flag.explanation,
-            "factors": link.flag.factors,
-            "window_start": link.flag.window_start,
-            "window_end": link.flag.window_end,
-            "status": link.flag.status,
-            "attached": link.via,
-            "evidence": [
-                {
-                    "source_system": item.evidence.source_system,
-                    "record_type": item.evidence.record_type,
-                    "record_id": item.evidence.record_id,
-                    "occurred_at": item.evidence.occurred_at,
-                    "summary": item.evidence.summary,
-                    "payload": item.evidence.payload,
-                    "content_hash": item.evidence.content_hash,
-                    "status": item.evidence.status,
-                }
-                for item in link.flag.flagevidence_set.all()
-            ],
-        }
-        for link in links
-    ]
-    categories = sorted({flag["category"] for flag in flags})
     steps = next_steps(
         case,
         actor_for(request.user),
         conflict_for_request(request.user, case.subject),  # type: ignore[arg-type]
     )
     return {
-        **list_item(case, categories),
-        "policy_version": case.policy.version,
-        "trace": case.trace,
-        "recommended_outcome": case.recommended_outcome,
-        "outcome": case.outcome,
-        "flags": flags,
-        "decisions": [decision_out(d) for d in selectors.decisions_of_case(case)],
-        "next_steps": [
-            {
-                "action": step.action,
-                "title": step.label,
-                "who": step.who,
-                "precondition": step.precondition,
-                "available": step.available,
-                "refusal": step.refusal,
-            }
-            for step in steps
-        ],
-    }
-
-
-def decision_out(decision: Any) -> dict[str, Any]:
-    return {
-        "id": decision.pk,
-        "kind": decision.kind,
-        "outcome": decision.outcome,
-        "rationale": decision.rationale,
-        "made_at": decision.made_at,
-        "made_by": decision.made_by.get_username(),
-        "role": decision.role,
-        "no_conflict_declared": decision.no_conflict_declared,
-        "status_before": decision.status_before,
-        "status_after": decision.status_after,
-        "policy_version": decision.policy_version,
-        "evidence_hashes": decision.evidence_hashes,
-        "deferred_until": decision.deferred_until,
-        "assigned_to": decision.assigned_to.get_username() if decision.assigned_to else None,
+        "now": timezone.now(),
+        "categories": {case.pk: sorted({link.flag.category for link in links})},
+        "links": links,
+        "decisions": selectors.decisions_of_case(case),
+        "steps": steps,
     }
 
 
@@ -272,6 +240,21 @@ class QueuePagination(PageNumberPagination):
     max_page_size = 100
 
 
+UNAUTHENTICATED = OpenApiResponse(
+    ApiError, "No token, or a token not recognised, revoked or expired."
+)
+NOT_A_REVIEWER = OpenApiResponse(
+    ApiError,
+    "`no_role`: the caller holds no role, or several; `permission_denied`: the caller's role is "
+    "not reviewer or senior reviewer.",
+)
+NOT_FOUND = OpenApiResponse(
+    ApiError,
+    "No such case, or a case the caller may not see (the conflict check): the two are answered "
+    "alike, so that the answer does not tell which cases exist.",
+)
+
+
 class CaseListView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsReviewer]
@@ -285,17 +268,18 @@ class CaseListView(APIView):
         ),
         parameters=[QueueQuery],
         responses={
-            200: CaseListItem(many=True),
-            400: OpenApiResponse(ApiError, "A filter value is not valid."),
-            401: OpenApiResponse(ApiError, "No token, or a token not recognised or revoked."),
-            403: OpenApiResponse(ApiError, "The caller is not a reviewer."),
+            200: CasePage,
+            400: OpenApiResponse(ApiError, "`invalid_query`: a filter value is not valid."),
+            401: UNAUTHENTICATED,
+            403: NOT_A_REVIEWER,
+            404: OpenApiResponse(ApiError, "A page number past the last page."),
         },
     )
     def get(self, request: Request) -> Response:
         query = QueueQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        filters = selectors.QueueFilters.from_data(data)
+        if not query.is_valid():
+            raise InvalidQuery(field_messages(query.errors))
+        filters = selectors.QueueFilters.from_data(query.validated_data)
         paginator = QueuePagination()
         cases = paginator.paginate_queryset(
             selectors.work_queue(request.user, filters),  # type: ignore[arg-type]
@@ -303,10 +287,16 @@ class CaseListView(APIView):
             view=self,
         )
         page = list(cases or [])
-        categories = selectors.categories_of(case.pk for case in page)
         record_case_views(page, actor=actor_for(request.user), channel="api", view="list_cases")
-        items = [list_item(case, categories.get(case.pk, [])) for case in page]
-        return paginator.get_paginated_response(CaseListItem(items, many=True).data)
+        context = {"categories": selectors.categories_of(case.pk for case in page)}
+        assert paginator.page is not None  # noqa: S101 - paginate_queryset always sets it here
+        body = {
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "results": page,
+        }
+        return Response(CasePage(body, context={**context, "now": timezone.now()}).data)
 
 
 class CaseDetailView(APIView):
@@ -321,22 +311,19 @@ class CaseDetailView(APIView):
             "explanation, factors and evidence, every decision, and what can happen next: "
             "each step with who may take it and whether the caller may take it now."
         ),
-        responses={
-            200: CaseDetail,
-            401: OpenApiResponse(ApiError, "No token, or a token not recognised or revoked."),
-            403: OpenApiResponse(ApiError, "Not a reviewer, or barred by the conflict check."),
-            404: OpenApiResponse(ApiError, "No such case."),
-        },
+        responses={200: CaseDetail, 401: UNAUTHENTICATED, 403: NOT_A_REVIEWER, 404: NOT_FOUND},
     )
     def get(self, request: Request, case_id: int) -> Response:
         case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
         record_case_views([case], actor=actor_for(request.user), channel="api", view="get_case")
-        return Response(CaseDetail(case_detail(case, request)).data)
+        return Response(CaseDetail(case, context=case_context(case, request)).data)
 
 
 class CaseTransitionView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsReviewer]
+    # A decision is a few fields and at most 10,000 characters of reasons.
+    max_body_size = 64 * 1024
 
     @extend_schema(
         operation_id="act_on_case",
@@ -345,22 +332,31 @@ class CaseTransitionView(APIView):
             "Start review, recommend, sign off, sign a referral, return for correction, hold, "
             "withdraw or defer the subject's notice. Every action needs a rationale and the "
             "caller's fresh declaration of no conflict. Send `expected_status` (the state you "
-            "saw) to be refused rather than act on a case someone else has moved on."
+            "saw) to be refused rather than act on a case someone else has moved on. The body "
+            "is a JSON object of at most 64 KiB."
         ),
         request=TransitionIn,
         responses={
             201: TransitionOut,
-            400: OpenApiResponse(ApiError, "The body is malformed."),
-            401: OpenApiResponse(ApiError, "No token, or a token not recognised or revoked."),
-            403: OpenApiResponse(ApiError, "Not a reviewer, or barred by the conflict check."),
-            404: OpenApiResponse(ApiError, "No such case."),
-            409: OpenApiResponse(ApiError, "The workflow does not allow this action now."),
-            422: OpenApiResponse(ApiError, "No rationale, no declaration, or a bad outcome."),
+            400: OpenApiResponse(
+                ApiError, "`parse_error`: the body is not JSON; `invalid_body`: not an object."
+            ),
+            401: UNAUTHENTICATED,
+            403: NOT_A_REVIEWER,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ApiError, "`refused`: the workflow does not allow this now."),
+            413: OpenApiResponse(ApiError, "`body_too_large`: the body is over 64 KiB."),
+            415: OpenApiResponse(ApiError, "`unsupported_media_type`: the body is not JSON."),
+            422: OpenApiResponse(
+                ApiError,
+                "`invalid`: a field is missing or not acceptable (no action, no rationale or one "
+                "too short, no declaration, an unknown outcome, a bad date); `fields` names each.",
+            ),
         },
     )
     def post(self, request: Request, case_id: int) -> Response:
         case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-        body = TransitionIn(data=request.data)
+        body = TransitionIn(data=json_object(request))
         body.is_valid(raise_exception=True)
         data = body.validated_data
         decision_request = DecisionRequest(
@@ -376,12 +372,19 @@ class CaseTransitionView(APIView):
         try:
             decision = act_on_case(case.pk, decision_request, actor=actor_for(request.user))
         except ConflictOfInterest as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
+            # Barred since the case was read: answered as any case the caller may not see.
+            raise Http404(selectors.no_such_case(case_id)) from exc
+        except InvalidDecision as exc:
+            fields = {field or "body": [message] for field, message in exc.problems.items()}
+            raise FieldErrors(fields, str(exc)) from exc
         except CaseActionError as exc:
             raise CaseRefused(exc) from exc
         except DjangoValidationError as exc:  # a value the database cannot hold
-            raise exceptions.ValidationError(exc.messages) from exc
+            problems = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            raise FieldErrors(field_messages(problems)) from exc
         case = selectors.case_for_review(case.pk, request.user)  # type: ignore[arg-type]
         record_case_views([case], actor=actor_for(request.user), channel="api", view="act_on_case")
-        body_out = {"decision": decision_out(decision), "case": case_detail(case, request)}
-        return Response(TransitionOut(body_out).data, status=status.HTTP_201_CREATED)
+        answer = TransitionOut(
+            {"decision": decision, "case": case}, context=case_context(case, request)
+        )
+        return Response(answer.data, status=status.HTTP_201_CREATED)

@@ -36,7 +36,9 @@ class ActionForm(forms.Form):
     expected_status = forms.ChoiceField(choices=CaseStatus.choices, widget=forms.HiddenInput)
     outcome = forms.ChoiceField(choices=Outcome.choices, required=False)
     # On a signature: the recommendation the signer read, so a newer one is not signed unseen.
-    recommendation = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    recommendation = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
+    )
     deferred_until = forms.DateField(
         required=False, label="Tell the subject no later than", widget=forms.DateInput()
     )

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import rules
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
@@ -31,7 +31,7 @@ from casework.models import (
     ThresholdPolicy,
 )
 from casework.thresholds import CandidateFlag, CategoryRule, evaluate, parse_rules, window_floor
-from flags.models import EvidenceRecord, EvidenceStatus, Flag, FlagEvidence, FlagStatus
+from flags.models import EvidenceRecord, EvidenceStatus, Flag, FlagEvidence, FlagStatus, Subject
 from flags.signals import EvaluationUnavailable
 
 
@@ -230,9 +230,10 @@ def categories_of(case_ids: Iterable[int]) -> dict[int, list[str]]:
 def case_for_review(case_id: int, user: User) -> Case:
     """One case as a reviewer sees it, for the pages and the API alike.
 
-    Raises PermissionDenied where the case exists but the reviewer may not see it (the object
-    rule ``casework.view_case``, the conflict check), and Http404 where there is no such case;
-    Django and REST framework both answer those as 403 and 404.
+    Raises Http404 where there is no such case and, in exactly the same words, where the case
+    exists but the reviewer may not see it (the role rule ``casework.view_case``, the conflict
+    check): a different answer would tell them which case numbers exist. Django and REST
+    framework both answer it as 404.
     """
     case = (
         cases_visible_to(user)
@@ -240,11 +241,19 @@ def case_for_review(case_id: int, user: User) -> Case:
         .filter(pk=case_id)
         .first()
     )
-    if case is not None and user.has_perm("casework.view_case", case):
-        return case
-    if case is not None or Case.objects.filter(pk=case_id).exists():
-        raise PermissionDenied("You may not see this case.")
-    raise Http404(f"There is no case {case_id}.")
+    # rules.has_perm, not user.has_perm: the latter grants a superuser everything.
+    if case is None or not rules.has_perm("casework.view_case", user, case):
+        raise Http404(no_such_case(case_id))
+    return case
+
+
+def no_such_case(case_id: int) -> str:
+    return f"There is no case {case_id} that you may see."
+
+
+def has_own_record(user: User) -> bool:
+    """Whether ``user``'s account is linked to their own record in the workforce register."""
+    return Subject.objects.filter(user=user).exists()
 
 
 def flags_of_case(case: Case) -> list[CaseFlag]:

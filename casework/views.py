@@ -8,23 +8,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import rules
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import actor_for
+from accounts.roles import actor_for, require_role
 from audit.access import Shown, record_access
 from casework import selectors
 from casework.conflicts import conflict_for_request
 from casework.forms import ActionForm, QueueFilterForm
-from casework.models import Case, CaseStatus, DecisionKind, Outcome
+from casework.models import Case, CaseStatus, Decision, DecisionKind, Outcome
 from casework.services import act_on_case, next_steps, record_case_views
 from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
 from flags.models import Category, Flag
@@ -33,8 +34,14 @@ PAGE_SIZE = 25
 
 
 def _reviewer_only(request: HttpRequest) -> None:
-    if not request.user.has_perm("casework.view_queue"):
-        raise PermissionDenied("Only reviewers and senior reviewers use the work queue.")
+    """By the role held, never by superuser status (``user.has_perm`` grants a superuser
+    everything): a person with no role, or several, is told so."""
+    require_role(request.user)
+    if not rules.has_perm("casework.view_queue", request.user):
+        raise PermissionDenied(
+            "Only reviewers and senior reviewers can see the work queue and the cases in it. If "
+            "your work needs it, ask an administrator to change your role."
+        )
 
 
 @require_GET
@@ -69,9 +76,19 @@ def queue(request: HttpRequest) -> HttpResponse:
             ],
             "counts": _count_rows(selectors.status_counts(request.user)),  # type: ignore[arg-type]
             "querystring_without_page": query.urlencode(),
-            "barred": selectors.conflicted_subject_ids(request.user) is None,  # type: ignore[arg-type]
+            "unlinked": _unlinked(request.user),
         },
     )
+
+
+def _unlinked(user: Any) -> bool:
+    """Whether to tell a reviewer their account is not linked to their record in the register.
+
+    Nothing else is said about why a queue is empty: a reviewer barred by a live case of their
+    own sees exactly what a reviewer with nothing to review sees, since the case's notice to them
+    may have been deferred.
+    """
+    return selectors.conflicted_subject_ids(user) is None and not selectors.has_own_record(user)
 
 
 def _count_rows(counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -100,7 +117,9 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
     try:
         decision = act_on_case(case.pk, form.as_request(), actor=actor_for(request.user))
     except ConflictOfInterest as exc:
-        raise PermissionDenied(str(exc)) from exc
+        # Barred since the page was shown: answered as a case that does not exist, like any
+        # case the viewer may not see.
+        raise Http404(selectors.no_such_case(case_id)) from exc
     except InvalidDecision as exc:
         for field, message in exc.problems.items():
             form.add_error(field or None, message)
@@ -109,12 +128,39 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
         form.add_error(None, str(exc))
         refreshed = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
         return _render_case(request, refreshed, form=form, status=exc.status_code)
-    messages.success(
-        request,
-        f"{DecisionKind(decision.kind).label} recorded. The case is now "
-        f"{CaseStatus(decision.status_after).label.lower()}.",
-    )
+    messages.success(request, done_message(decision))
     return redirect("case-page", case_id=case.pk)
+
+
+_DONE = {
+    DecisionKind.TRIAGE: "You started the review.",
+    DecisionKind.RECOMMENDATION: "You recommended this outcome: {outcome}.",
+    DecisionKind.SIGN_OFF: "You signed off this outcome: {outcome}.",
+    DecisionKind.SECOND_SIGNATURE: "You gave the referral its second signature.",
+    DecisionKind.RETURN_FOR_CORRECTION: "You returned the case for correction.",
+    DecisionKind.NOTIFICATION_DEFERRAL: (
+        "You deferred telling the person this case is about: they will be told no later than "
+        "{deferred_until}."
+    ),
+    DecisionKind.HOLD: "You put the case on hold.",
+    DecisionKind.RELEASE: "You released the case from hold.",
+    DecisionKind.WITHDRAWAL: "You withdrew the case.",
+    DecisionKind.ASSIGNMENT: "You assigned the case to {assignee}.",
+}
+
+
+def done_message(decision: Decision) -> str:
+    """What the person just did, in plain words, and where that leaves the case."""
+    done = _DONE[DecisionKind(decision.kind)].format(
+        outcome=Outcome(decision.outcome).label.lower() if decision.outcome else "",
+        deferred_until=f"{decision.deferred_until:%-d %B %Y}" if decision.deferred_until else "",
+        assignee=decision.assigned_to.get_username() if decision.assigned_to else "",
+    )
+    if decision.status_after == decision.status_before:
+        if decision.kind == DecisionKind.SIGN_OFF:  # the first of a referral's two signatures
+            return f"{done} A second senior reviewer must sign it before the case is referred."
+        return done
+    return f"{done} The case is now {CaseStatus(decision.status_after).label.lower()}."
 
 
 def _render_case(
@@ -282,6 +328,7 @@ def _history(records: Any, by: str | None = None) -> list[_Version]:
 def my_notices(request: HttpRequest) -> HttpResponse:
     """The notices sent to the signed-in person about cases concerning them (in-app
     notification); anyone may have them, reviewers included, since reviewers are staff too."""
+    require_role(request.user)
     notices = selectors.notices_for(request.user)  # type: ignore[arg-type]
     if notices:
         record_access(

@@ -273,6 +273,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": _renderers,
+    # JSON only, everywhere: strict, depth-capped, size-capped per view (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
     # Escape non-ASCII in responses, so that even invalid Unicode echoed in an error renders.

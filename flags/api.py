@@ -13,9 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import Actor, Role
-from flags.ingest_schema import ApiError, IngestRequest, IngestResponse
+from config.api_errors import ApiError, FieldErrors
+from config.parsers import BodyTooLarge, NotAnObject, json_object
+from flags.ingest_schema import IngestRequest, IngestResponse
 from flags.models import Detector
-from flags.parsers import StrictJSONParser
 from flags.services import ingest_flags
 from flags.signals import EvaluationUnavailable
 from tokens.authentication import ApiTokenAuthentication
@@ -54,19 +55,28 @@ class BatchTooLarge(exceptions.APIException):
     default_code = "batch_too_large"
 
 
-def _batch_of(data: Any) -> list[Any]:
-    if not isinstance(data, dict) or "flags" not in data:
-        raise exceptions.ValidationError(
-            {"flags": ['The body must be a JSON object with a "flags" list.']}, code="invalid_body"
-        )
+def _batch_of(request: Request) -> list[Any]:
+    """The batch's flags; a body that is no batch at all is refused whole (400 when it is not a
+    JSON object, 422 when it is one without a list of flags)."""
+    try:
+        data = json_object(request)
+    except NotAnObject as exc:
+        raise NotAnObject('The body must be a JSON object with a "flags" list.') from exc
+    except (BodyTooLarge, RequestDataTooBig) as exc:
+        raise BatchTooLarge(
+            f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20} MiB. "
+            "Split it into smaller batches."
+        ) from exc
+    if "flags" not in data:
+        raise FieldErrors({"flags": ['is required: the body is a JSON object with a "flags" list']})
     extra = sorted(set(data) - {"flags"})
     if extra:
-        raise exceptions.ValidationError({field: ["is not a field of a batch"] for field in extra})
+        raise FieldErrors({field: ["is not a field of a batch"] for field in extra})
     flags = data["flags"]
     if not isinstance(flags, list):
-        raise exceptions.ValidationError({"flags": ["must be a JSON list of flags"]})
+        raise FieldErrors({"flags": ["must be a JSON list of flags"]})
     if not flags:
-        raise exceptions.ValidationError({"flags": ["is empty: send at least one flag"]})
+        raise FieldErrors({"flags": ["is empty: send at least one flag"]})
     if len(flags) > settings.INGEST_MAX_BATCH:
         raise BatchTooLarge(
             f"A batch may hold at most {settings.INGEST_MAX_BATCH} flags; this one holds "
@@ -78,7 +88,6 @@ def _batch_of(data: Any) -> list[Any]:
 class FlagIngestView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsActiveDetector]
-    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         operation_id="ingest_flags",
@@ -88,18 +97,29 @@ class FlagIngestView(APIView):
             "`created`, `duplicate` (the detector already sent this `external_id`; nothing "
             "changes) or `rejected` (with field-level `errors`; nothing of it is written). The "
             "subjects of created flags are evaluated against the active threshold policy; "
-            "`case` names the case a flag opened or joined."
+            "`case` names the case a flag opened or joined. A body that is no batch at all is "
+            "refused whole, under the API's one rule: 400 when it is not a JSON object, 422 "
+            "(`invalid`, with `fields`) when it is an object without a usable `flags` list."
         ),
         request=IngestRequest,
         responses={
             200: IngestResponse,
-            400: OpenApiResponse(ApiError, "The body is not a batch: malformed JSON, no flags."),
+            400: OpenApiResponse(
+                ApiError,
+                "`parse_error`: the body is empty or not JSON (or nested more than 64 levels "
+                "deep); `invalid_body`: it is JSON but not a JSON object.",
+            ),
             401: OpenApiResponse(
                 ApiError, "No token, or a token not recognised, revoked or expired."
             ),
             403: OpenApiResponse(ApiError, "The detector is inactive."),
             413: OpenApiResponse(ApiError, "More than 1,000 flags, or a body over the size limit."),
-            415: OpenApiResponse(ApiError, "The body is not JSON."),
+            415: OpenApiResponse(ApiError, "The body is not JSON in UTF-8."),
+            422: OpenApiResponse(
+                ApiError,
+                "`invalid`: the object has no `flags` list, an empty one, or other fields; "
+                "`fields` names each. Items are answered one by one in a 200, never here.",
+            ),
             503: OpenApiResponse(ApiError, "No threshold policy is in force; nothing was stored."),
         },
         examples=[
@@ -136,14 +156,7 @@ class FlagIngestView(APIView):
     )
     def post(self, request: Request) -> Response:
         detector = detector_of(request)
-        try:
-            data = request.data
-        except RequestDataTooBig as exc:
-            raise BatchTooLarge(
-                f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20} MiB. "
-                "Split it into smaller batches."
-            ) from exc
-        items = _batch_of(data)
+        items = _batch_of(request)
         actor = Actor(user=detector.user, role=Role.DETECTOR)
         try:
             outcomes = ingest_flags(detector=detector, raw_items=items, actor=actor)

@@ -50,6 +50,41 @@ if set(get_args(CategoryName)) != set(Category.values) or set(get_args(RecordTyp
     )
 
 MAX_EVIDENCE = 50
+# How deeply an evidence payload (or a factor) may nest objects and lists. Real source records
+# are a few levels deep; the cap keeps every later walk of a stored payload (hashing it, the
+# audit chain's canonical JSON, the case page) far from the stack's limit.
+MAX_NESTING = 32
+NESTED_TOO_DEEP = f"is nested more than {MAX_NESTING} levels deep"
+
+
+# A flag, its evidence list, a record, then the payload's own levels.
+MAX_ITEM_NESTING = MAX_NESTING + 3
+
+
+def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
+    """How many levels of objects and lists ``value`` holds (a scalar 0, ``{}`` 1), walked
+    without recursion; past ``limit`` the walk stops, as the answer is then "too deep"."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            inner: Any = item.values()
+        elif isinstance(item, list):
+            inner = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest  # deep enough to refuse: no need to walk the rest
+        pending.extend((child, depth + 1) for child in inner)
+    return deepest
+
+
+def _not_too_deep(value: Any) -> Any:
+    if nesting_depth(value) > MAX_NESTING:
+        raise ValueError(NESTED_TOO_DEEP)
+    return value
 
 
 class Strict(BaseModel):
@@ -149,7 +184,13 @@ class Evidence(Strict):
     record_id: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     occurred_at: SourceTime
     summary: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: Annotated[dict[str, Any], BeforeValidator(_not_too_deep)] = Field(
+        default_factory=dict,
+        description=(
+            "The source record's fields as a JSON object, nested at most "
+            f"{MAX_NESTING} levels deep (the object itself is the first level)."
+        ),
+    )
 
 
 def _may_hold_unstorable_text(raw: dict[str, Any]) -> bool:
@@ -201,7 +242,9 @@ class FlagItem(Strict):
     # Strict: true, false and "0.5" are refused rather than read as 1.0, 0.0 and 0.5.
     score: float = Field(ge=0, le=1, allow_inf_nan=False, strict=True)
     explanation: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
-    factors: list[Factor] = Field(default_factory=list, max_length=100)
+    factors: Annotated[list[Factor], BeforeValidator(_not_too_deep)] = Field(
+        default_factory=list, max_length=100
+    )
     window: Window
     evidence: list[Evidence] = Field(min_length=1, max_length=MAX_EVIDENCE)
 
@@ -239,13 +282,6 @@ class ItemResult(BaseModel):
     errors: dict[str, list[str]] | None = None
     flag: int | None = None
     case: int | None = None
-
-
-class ApiError(BaseModel):
-    """Every error answer: a short code and the reason in words (or field-level reasons)."""
-
-    error: str = Field(description="e.g. invalid_body, batch_too_large, authentication_failed")
-    detail: str | dict[str, list[str]]
 
 
 class IngestResponse(BaseModel):
@@ -322,7 +358,9 @@ def check_item(raw: Any, bounds: Bounds | None = None) -> FlagItem | dict[str, l
     """A valid item, or its errors keyed by field path (``evidence.0.occurred_at``)."""
     if not isinstance(raw, dict):
         return {"flag": ["each flag must be a JSON object"]}
-    unstorable = _unstorable_text(raw) if _may_hold_unstorable_text(raw) else None
+    # Too deep for the text check's recursive walk: pydantic names the part nested too deeply.
+    shallow = nesting_depth(raw, MAX_ITEM_NESTING) <= MAX_ITEM_NESTING
+    unstorable = _unstorable_text(raw) if shallow and _may_hold_unstorable_text(raw) else None
     if unstorable:
         return {unstorable[0] or "flag": [unstorable[1]]}
     try:

@@ -3,9 +3,11 @@
 import re
 from typing import Any
 
+import jsonschema
 import pytest
 from django.test import Client
 from openapi_spec_validator import validate
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -102,8 +104,8 @@ def test_the_ingest_operation_documents_each_error_answer(client: Any) -> None:
 
     responses = schema["paths"]["/api/v1/flags/"]["post"]["responses"]
 
-    assert set(responses) == {"200", "400", "401", "403", "413", "415", "503"}
-    for status in ("400", "401", "403", "413", "415", "503"):
+    assert set(responses) == {"200", "400", "401", "403", "413", "415", "422", "503"}
+    for status in ("400", "401", "403", "413", "415", "422", "503"):
         error = responses[status]["content"]["application/json"]["schema"]
         assert error == {"$ref": "#/components/schemas/ApiError"}
 
@@ -116,3 +118,116 @@ def test_the_schema_generates_without_warnings(tmp_path: Any) -> None:
     )
 
     assert "/api/v1/cases/{case_id}/transitions/" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_every_operation_that_reads_a_body_documents_the_one_error_rule(
+    schema: dict[str, Any],
+) -> None:
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+
+    assert {path for path, _, _ in operations} == {
+        "/api/v1/flags/",
+        "/api/v1/cases/{case_id}/transitions/",
+    }
+    error = {"$ref": "#/components/schemas/ApiError"}
+    for path, method, operation in operations:
+        assert list(operation["requestBody"]["content"]) == ["application/json"], path
+        for status in ("400", "413", "415", "422"):
+            answer = operation["responses"][status]["content"]["application/json"]["schema"]
+            assert answer == error, (path, method, status)
+    fields = schema["components"]["schemas"]["ApiError"]["properties"]
+    assert set(fields) == {"error", "detail", "fields"}
+
+
+def test_the_payload_depth_limit_is_in_the_schema(schema: dict[str, Any]) -> None:
+    payload = schema["components"]["schemas"]["Evidence"]["properties"]["payload"]
+
+    assert "nested at most 32 levels deep" in payload["description"]
+
+
+# --- real answers against the published schema ---------------------------------------------------
+
+
+def answers_as_documented(schema: dict[str, Any], path: str, method: str, response: Any) -> None:
+    """Validate ``response``'s JSON against what the schema says ``method path`` answers with
+    that status."""
+    operation = schema["paths"][path][method]
+    documented = operation["responses"][str(response.status_code)]
+    body_schema = documented["content"]["application/json"]["schema"]
+    jsonschema.validate(
+        response.json(),
+        {**body_schema, "components": schema["components"]},
+        cls=jsonschema.Draft202012Validator,
+    )
+
+
+def test_the_case_api_answers_exactly_as_its_schema_says(
+    schema: dict[str, Any], people: dict[str, Any], frozen_today: Any
+) -> None:
+    from accounts.roles import actor_for
+    from accounts.services import issue_personal_token
+    from tests.factories import CaseFactory, SubjectFactory
+
+    case = CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
+    clients = {}
+    for username in ("rita.reviewer", "sam.senior", "dan.steward"):
+        token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"]))
+        clients[username] = APIClient()
+        clients[username].credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    rita, sam = clients["rita.reviewer"], clients["sam.senior"]
+    detail = "/api/v1/cases/{case_id}/"
+    act = "/api/v1/cases/{case_id}/transitions/"
+    url = f"/api/v1/cases/{case.pk}/transitions/"
+    reasons = "Reasons long enough for the service to accept them."
+
+    def decide(client: APIClient, **body: Any) -> Any:
+        body = {"rationale": reasons, "no_conflict_declared": True, **body}
+        return client.post(url, body, format="json")
+
+    answers = [
+        ("/api/v1/cases/", "get", rita.get("/api/v1/cases/?status=all")),
+        ("/api/v1/cases/", "get", rita.get("/api/v1/cases/?status=shut")),
+        ("/api/v1/cases/", "get", clients["dan.steward"].get("/api/v1/cases/")),
+        ("/api/v1/cases/", "get", APIClient().get("/api/v1/cases/")),
+        (act, "post", decide(sam, action="assign", assign_to="rita.reviewer")),
+        (act, "post", decide(rita, action="start_review")),
+        (act, "post", decide(rita, action="recommend", outcome="welfare_support")),
+        (detail, "get", rita.get(f"/api/v1/cases/{case.pk}/")),
+        (detail, "get", rita.get("/api/v1/cases/999999/")),
+        (act, "post", decide(rita, action="sign_off")),
+        (act, "post", decide(rita, action="recommend", outcome="sack")),
+        (act, "post", rita.post(url, "[1]", content_type="application/json")),
+        (act, "post", rita.post(url, "x=1", content_type="application/x-www-form-urlencoded")),
+        (act, "post", rita.post(url, "1" * 70_000, content_type="application/json")),
+    ]
+
+    statuses = [response.status_code for _, _, response in answers]
+    assert statuses == [200, 400, 403, 401, 201, 201, 201, 200, 404, 409, 422, 400, 415, 413]
+    for path, method, response in answers:
+        answers_as_documented(schema, path, method, response)
+    assert answers[7][2].json()["decisions"][0]["assigned_to"] == "rita.reviewer"
+
+
+def test_an_answer_that_drifted_from_the_schema_would_be_caught(
+    schema: dict[str, Any], people: dict[str, Any], frozen_today: Any
+) -> None:
+    """The check above can fail: a field missing from, or of another type than, the schema."""
+
+    class Drifted:
+        status_code = 200
+
+        def __init__(self, body: dict[str, Any]) -> None:
+            self.body = body
+
+        def json(self) -> dict[str, Any]:
+            return self.body
+
+    page = {"count": 1, "next": None, "previous": None, "results": [{"id": "one"}]}
+
+    with pytest.raises(jsonschema.ValidationError):
+        answers_as_documented(schema, "/api/v1/cases/", "get", Drifted(page))

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from accounts.roles import GROUP_ROLES, actor_for, role_of
+from accounts.roles import GROUP_ROLES, NoRole, actor_for, role_of
 from accounts.services import AccountError, create_user, issue_personal_token
 from audit.actors import Actor, Role
 from tests.db_writes import AuditTail, row_counts
@@ -161,8 +161,16 @@ def test_a_user_in_two_role_groups_holds_no_role(people: dict[str, Any]) -> None
     fresh = get_user_model().objects.get(pk=user.pk)
 
     assert role_of(fresh) is None
-    with pytest.raises(PermissionError, match="holds no role"):
+    with pytest.raises(NoRole, match=r"more than one role in Scrutiny \(reviewer and senior"):
         actor_for(fresh)
+
+
+def test_a_superuser_holds_no_role_by_being_one(people: dict[str, Any]) -> None:
+    root = get_user_model().objects.create_superuser("root", password="x" * 20)
+
+    assert role_of(root) is None
+    with pytest.raises(NoRole, match="holds no role in Scrutiny"):
+        actor_for(root)
 
 
 def test_an_outsider_and_an_inactive_user_hold_no_role(people: dict[str, Any]) -> None:

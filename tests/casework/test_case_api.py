@@ -95,8 +95,9 @@ def test_a_bad_filter_is_a_400_naming_it(
     response = clients["rita.reviewer"].get(f"/api/v1/cases/?{query}")
 
     assert response.status_code == 400
+    assert response.json()["error"] == "invalid_query"
     if field:
-        assert field in response.json()["detail"]
+        assert field in response.json()["fields"]
 
 
 def test_a_case_shows_its_trace_flags_decisions_and_what_the_caller_may_do(
@@ -151,38 +152,134 @@ def test_a_missing_rationale_is_a_422(clients: dict[str, APIClient], case: Case)
 
     assert response.status_code == 422
     assert response.json() == {
-        "error": "invalid_decision",
+        "error": "invalid",
         "detail": "Give your reasons in at least 20 characters.",
+        "fields": {"rationale": ["Give your reasons in at least 20 characters."]},
     }
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "fields"),
     [
-        {},
-        {"action": "close_quietly", "rationale": REASONS, "no_conflict_declared": True},
-        {"action": "start_review", "rationale": REASONS, "no_conflict_declared": "maybe"},
-        {"action": "recommend", "rationale": REASONS, "no_conflict_declared": True, "outcome": 3},
-        {
-            "action": "start_review",
-            "rationale": REASONS,
-            "no_conflict_declared": True,
-            "deferred_until": "soon",
-        },
+        ({}, {"action", "rationale", "no_conflict_declared"}),
+        ({"rationale": REASONS, "no_conflict_declared": True}, {"action"}),
+        ({"action": "start_review", "no_conflict_declared": True}, {"rationale"}),
+        ({"action": "start_review", "rationale": REASONS}, {"no_conflict_declared"}),
+        (
+            {"action": "close_quietly", "rationale": REASONS, "no_conflict_declared": True},
+            {"action"},
+        ),
+        (
+            {"action": "start_review", "rationale": REASONS, "no_conflict_declared": "maybe"},
+            {"no_conflict_declared"},
+        ),
+        (
+            {
+                "action": "recommend",
+                "rationale": REASONS,
+                "no_conflict_declared": True,
+                "outcome": "sack_them",
+            },
+            {"outcome"},
+        ),
+        (
+            {
+                "action": "start_review",
+                "rationale": REASONS,
+                "no_conflict_declared": True,
+                "deferred_until": "soon",
+            },
+            {"deferred_until"},
+        ),
     ],
 )
-def test_a_malformed_body_is_a_400(
-    clients: dict[str, APIClient], case: Case, body: dict[str, Any]
+def test_a_well_formed_body_that_fails_validation_is_a_422_naming_each_field(
+    clients: dict[str, APIClient], case: Case, body: dict[str, Any], fields: set[str]
 ) -> None:
+    before = row_counts()
+
     response = clients["rita.reviewer"].post(
         f"/api/v1/cases/{case.pk}/transitions/", body, format="json"
     )
 
-    assert response.status_code == 400
-    assert response.json()["error"]
+    assert response.status_code == 422
+    answer = response.json()
+    assert answer["error"] == "invalid"
+    assert set(answer["fields"]) == fields
+    assert all(answer["fields"][name] for name in fields)
+    assert row_counts() == before
 
 
-def test_a_conflicted_reviewer_gets_403_and_never_sees_the_case(
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("", "parse_error"),
+        ("{", "parse_error"),
+        ("[]", "invalid_body"),
+        ('"start_review"', "invalid_body"),
+        ("null", "invalid_body"),
+        ("[" * 60_000, "parse_error"),
+        ('{"a":' * 990, "parse_error"),
+    ],
+    ids=["empty", "broken", "a list", "a string", "null", "deep list", "deep object"],
+)
+def test_a_body_that_is_not_json_or_not_an_object_is_a_400(
+    clients: dict[str, APIClient], case: Case, body: str, error: str
+) -> None:
+    response = clients["rita.reviewer"].post(
+        f"/api/v1/cases/{case.pk}/transitions/", body, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()["error"]) == (400, error)
+
+
+def test_only_json_is_read(clients: dict[str, APIClient], case: Case) -> None:
+    client = clients["rita.reviewer"]
+    url = f"/api/v1/cases/{case.pk}/transitions/"
+
+    form = client.post(url, {"action": "start_review"}, format="multipart")
+    urlencoded = client.post(
+        url, "action=start_review", content_type="application/x-www-form-urlencoded"
+    )
+    utf16 = client.post(
+        url, '{"action": 1}'.encode("utf-16"), content_type="application/json; charset=utf-16"
+    )
+
+    assert [r.status_code for r in (form, urlencoded, utf16)] == [415, 415, 415]
+    assert {r.json()["error"] for r in (form, urlencoded, utf16)} == {"unsupported_media_type"}
+
+
+def test_a_body_over_64_kib_is_a_413(clients: dict[str, APIClient], case: Case) -> None:
+    response = clients["rita.reviewer"].post(
+        f"/api/v1/cases/{case.pk}/transitions/",
+        '{"rationale": "' + "x" * 64 * 1024 + '"}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "body_too_large",
+        "detail": "The body is larger than this endpoint accepts (64 KiB).",
+    }
+
+
+def test_a_large_body_is_refused_by_its_length_without_being_read(
+    clients: dict[str, APIClient], case: Case
+) -> None:
+    # The test server's input refuses to give more bytes than it holds: a view that read the
+    # promised 40 MB would fail, not answer 413.
+    response = clients["rita.reviewer"].generic(
+        "POST",
+        f"/api/v1/cases/{case.pk}/transitions/",
+        "{}",
+        content_type="application/json",
+        CONTENT_LENGTH=str(40 * 2**20),
+    )
+
+    assert response.status_code == 413
+
+
+def test_a_conflicted_reviewer_gets_404_and_never_sees_the_case(
     clients: dict[str, APIClient],
 ) -> None:
     colleague_case = CaseFactory.create(
@@ -191,9 +288,9 @@ def test_a_conflicted_reviewer_gets_403_and_never_sees_the_case(
     client = clients["rita.reviewer"]
 
     assert client.get("/api/v1/cases/").json()["count"] == 0
-    assert client.get(f"/api/v1/cases/{colleague_case.pk}/").status_code == 403
+    assert client.get(f"/api/v1/cases/{colleague_case.pk}/").status_code == 404
     response = transition(client, colleague_case, "start_review")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not AccessEvent.objects.exists()
 
 

@@ -1,5 +1,6 @@
 """The reviewer pages: sign-in, the work queue, a case, and its action forms."""
 
+import re
 from typing import Any
 
 import pytest
@@ -176,7 +177,9 @@ def test_a_case_walks_to_closed_through_the_pages(people: dict[str, Any], case: 
 
     assert response.status_code == 302
     follow = ravi.get(response["Location"])
-    assert "Sign-off recorded. The case is now closed." in follow.content.decode()
+    assert "You signed off this outcome: welfare support. The case is now closed." in (
+        follow.content.decode()
+    )
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     history = follow.context["case_history"]
@@ -224,12 +227,35 @@ def test_nobody_sees_a_case_about_themselves(people: dict[str, Any]) -> None:
     client = signed_in(people, "rita.reviewer")
 
     refused = client.get(f"/cases/{own.pk}/")
-    assert refused.status_code == 403
-    assert "You may not see this page" in refused.content.decode()
-    assert client.get("/cases/999999/").status_code == 404
-    page = client.get("/cases/").content.decode()
-    assert "You may not see or act on cases at present" in page
-    assert "of your own" not in page  # nothing says a case about them exists
+    missing = client.get(f"/cases/{own.pk + 1}/")
+
+    assert (refused.status_code, missing.status_code) == (404, 404)
+    assert refused.templates[0].name == missing.templates[0].name == "404.html"
+
+
+def test_a_reviewer_barred_by_a_case_of_their_own_sees_an_ordinary_empty_queue(
+    people: dict[str, Any],
+) -> None:
+    def queue_text(username: str) -> str:
+        page = signed_in(people, username).get("/cases/").content.decode()
+        main = page[page.index("<main") : page.index("</main>")]
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", main)
+
+    nothing_to_review = queue_text("rita.reviewer")
+    CaseFactory.create(subject=people["rita.reviewer"].subject)
+
+    assert queue_text("rita.reviewer") == nothing_to_review
+    assert "at present" not in nothing_to_review
+
+
+def test_a_reviewer_not_linked_to_the_register_is_told_so(people: dict[str, Any]) -> None:
+    from flags.models import Subject
+
+    Subject.objects.filter(user=people["rita.reviewer"]).update(user=None)  # set-up
+
+    page = signed_in(people, "rita.reviewer").get("/cases/").content.decode()
+
+    assert "Your account is not linked to your own record in the workforce register" in page
 
 
 def test_personal_data_is_escaped(people: dict[str, Any]) -> None:
@@ -278,3 +304,94 @@ def test_a_senior_reviewer_assigns_a_case_from_its_page(people: dict[str, Any], 
     assert response.status_code == 302
     timeline = sam.get(f"/cases/{case.pk}/").context["timeline"]
     assert (timeline[-1].title, timeline[-1].outcome) == ("Assignment", "to ravi.reviewer")
+
+
+def test_an_evidence_payload_reads_as_fields_and_values_not_python(
+    people: dict[str, Any],
+) -> None:
+    from casework.models import AttachedVia, CaseFlag
+    from flags.models import FlagEvidence
+    from tests.factories import NOW, EvidenceRecordFactory, FlagFactory
+
+    case = CaseFactory.create(subject=SubjectFactory.create(unit="East Response"), with_flag=False)
+    flag = FlagFactory.create(subject=case.subject)
+    payload = {
+        "authorised_by": "915906",
+        "shift": {"start": "18:00", "approved": True},
+        "hours": [9.5, 2],
+        "note": "<b>late</b>",
+        "manager": None,
+    }
+    evidence = EvidenceRecordFactory.create(payload=payload, content_hash="1" * 64)
+    FlagEvidence.objects.create(flag=flag, evidence=evidence, position=0)
+    CaseFlag.objects.create(
+        case=case, flag=flag, attached_at=NOW, via=AttachedVia.OPENING, category=flag.category
+    )
+
+    page = signed_in(people, "rita.reviewer").get(f"/cases/{case.pk}/").content.decode()
+
+    rows = re.findall(
+        r'<dt class="govuk-summary-list__key">([^<]*)</dt><dd class="govuk-summary-list__value">'
+        r"([^<]*)</dd>",
+        page,
+    )
+    shown = [
+        row for row in rows if row[0].startswith(("Authorised", "Shift", "Hours", "Note", "Man"))
+    ]
+    assert sorted(shown) == sorted(
+        [
+            ("Authorised by", "915906"),
+            ("Shift / Start", "18:00"),
+            ("Shift / Approved", "Yes"),
+            ("Hours / item 1", "9.5"),
+            ("Hours / item 2", "2"),
+            ("Note", "&lt;b&gt;late&lt;/b&gt;"),
+            ("Manager", "Not given"),
+        ]
+    )
+    assert shown.index(("Hours / item 1", "9.5")) + 1 == shown.index(("Hours / item 2", "2"))
+    assert "{&#x27;" not in page and "{'" not in page
+
+
+@pytest.mark.parametrize(
+    ("username", "action", "fields", "message"),
+    [
+        ("rita.reviewer", "start_review", {}, "You started the review. The case is now in review."),
+        (
+            "sam.senior",
+            "assign",
+            {"assign_to": "ravi.reviewer"},
+            "You assigned the case to ravi.reviewer.",
+        ),
+        (
+            "sam.senior",
+            "defer_notification",
+            {"deferred_until": "2026-07-01"},
+            "You deferred telling the person this case is about: they will be told no later "
+            "than 1 July 2026.",
+        ),
+        ("rita.reviewer", "withdraw", {}, "You withdrew the case. The case is now withdrawn."),
+    ],
+)
+def test_each_action_is_confirmed_in_plain_words(
+    people: dict[str, Any],
+    case: Case,
+    username: str,
+    action: str,
+    fields: dict[str, str],
+    message: str,
+) -> None:
+    client = signed_in(people, username)
+
+    response = act(client, case, action, **fields)
+
+    assert response.status_code == 302, response.content.decode()[:300]
+    assert message in client.get(response["Location"]).content.decode()
+
+
+def test_every_decision_has_its_own_plain_confirmation() -> None:
+    from casework.models import DecisionKind
+    from casework.views import _DONE
+
+    assert set(_DONE) == set(DecisionKind)
+    assert all(text.startswith("You ") and text.endswith(".") for text in _DONE.values())

@@ -1,17 +1,25 @@
-"""Every role, and an outsider with none, through every reviewer page and action.
+"""Every role, an outsider with none, a person with two, and superusers, through every reviewer
+page and action.
 
 Reviewers and senior reviewers see the queue and cases and act as the workflow table allows;
-every other role is refused (403), and nobody signed out gets past the sign-in page.
+every other role is refused (403); a person with no role or two is told so (403, ``no_role``);
+superuser status adds nothing: a superuser with no role is refused as having no role, and one
+holding the reviewer role has exactly a reviewer's rights. Nobody signed out gets past the
+sign-in page. A case the viewer may not see answers exactly as one that does not exist.
 """
 
+import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.per_request import forget
 from accounts.roles import actor_for
 from accounts.services import issue_personal_token
+from audit.actors import Role
 from casework.models import Case, CaseStatus, Decision
 from casework.workflow import Action
 from tests.factories import CaseFactory, SubjectFactory
@@ -19,21 +27,17 @@ from tests.factories import CaseFactory, SubjectFactory
 pytestmark = pytest.mark.django_db
 
 REASONS = "Reasons long enough to be accepted by the service."
-REVIEWERS = ("rita.reviewer", "sam.senior")
-OTHERS = (
-    "dan.steward",
-    "olive.oversight",
-    "alan.admin",
-    "sid.subject",
-    "rhea.rep",
-    "otto.outsider",
-)
-EVERYONE = REVIEWERS + OTHERS
+REVIEWERS = ("rita.reviewer", "sam.senior", "root.reviewer")
+OTHERS = ("dan.steward", "olive.oversight", "alan.admin", "sid.subject", "rhea.rep")
+# Signed in, but with no role or two: refused everywhere as such, whatever else they are.
+ROLELESS = ("otto.outsider", "root", "tess.two")
+EVERYONE = REVIEWERS + OTHERS + ROLELESS
 
 # On an open case with no challenge open, whose data no longer meets the threshold: which actions
 # each reviewing role may take now (the rest are refused, 409).
 ALLOWED_ON_OPEN = {
     "rita.reviewer": {"start_review", "withdraw"},
+    "root.reviewer": {"start_review", "withdraw"},
     "sam.senior": {"start_review", "withdraw", "defer_notification", "assign"},
 }
 
@@ -41,6 +45,24 @@ ALLOWED_ON_OPEN = {
 @pytest.fixture(autouse=True)
 def _frozen(frozen_today: Any) -> None:
     return None
+
+
+@pytest.fixture
+def people(people: dict[str, Any]) -> dict[str, Any]:
+    """Everyone in conftest's ``people``, plus a superuser with no role, a superuser who is
+    also a reviewer (linked to their own record), and a person holding two roles."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    root = users.create_superuser("root", password="x" * 20)
+    root_reviewer = users.create_superuser("root.reviewer", password="x" * 20)
+    root_reviewer.groups.add(Group.objects.get(name=Role.REVIEWER))
+    SubjectFactory.create(unit="Professional Standards", user=root_reviewer)
+    tess = users.create_user("tess.two", password="x" * 20)
+    tess.groups.add(*Group.objects.filter(name__in=[Role.REVIEWER, Role.DATA_STEWARD]))
+    for user in (root, root_reviewer, tess):
+        forget(user)
+    return {**people, "root": root, "root.reviewer": root_reviewer, "tess.two": tess}
 
 
 @pytest.fixture
@@ -57,7 +79,7 @@ def browser_for(people: dict[str, Any], username: str | None) -> Client:
 
 def api_for(people: dict[str, Any], username: str | None) -> APIClient:
     client = APIClient()
-    if username and username != "otto.outsider":
+    if username:
         token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"])).token
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
@@ -71,6 +93,51 @@ def test_pages_are_for_reviewers_only(
     response = browser_for(people, username).get(page.format(id=case.pk))
 
     assert response.status_code == (200 if username in REVIEWERS else 403)
+    if username in ROLELESS:
+        assert "Ask an administrator" in response.content.decode()
+
+
+@pytest.mark.parametrize("username", ROLELESS)
+@pytest.mark.parametrize("page", ["/", "/cases/", "/cases/{id}/", "/notices/"])
+def test_a_person_with_no_role_or_two_is_told_so_on_every_page(
+    people: dict[str, Any], case: Case, username: str, page: str
+) -> None:
+    response = browser_for(people, username).get(page.format(id=case.pk))
+
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "govuk-heading-l" in text  # the service's own error page, not a bare 403
+    if username == "tess.two":
+        assert "holds more than one role in Scrutiny (data steward and reviewer)" in text
+    else:
+        assert "Your account holds no role in Scrutiny" in text
+    assert "Ask an administrator" in text
+
+
+@pytest.mark.parametrize("username", ROLELESS)
+def test_a_person_with_no_role_or_two_gets_a_no_role_error_from_the_api(
+    people: dict[str, Any], case: Case, username: str
+) -> None:
+    client = api_for(people, username)
+
+    answers = [
+        client.get("/api/v1/cases/"),
+        client.get(f"/api/v1/cases/{case.pk}/"),
+        client.post(f"/api/v1/cases/{case.pk}/transitions/", {}, format="json"),
+    ]
+
+    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert {a.json()["error"] for a in answers} == {"no_role"}
+    assert all("Ask an administrator" in a.json()["detail"] for a in answers)
+
+
+def test_a_superuser_is_not_offered_the_work_queue_without_a_reviewer_role(
+    people: dict[str, Any],
+) -> None:
+    page = browser_for(people, "alan.admin").get("/notices/").content.decode()
+    assert 'href="/cases/"' not in page
+    reviewer_page = browser_for(people, "root.reviewer").get("/cases/").content.decode()
+    assert 'href="/cases/"' in reviewer_page
 
 
 @pytest.mark.parametrize("page", ["/cases/", "/cases/{id}/"])
@@ -132,20 +199,48 @@ def test_the_api_is_for_reviewers_only(
 
     if username in REVIEWERS:
         assert statuses == [200, 200, 201]
-    elif username is None or username == "otto.outsider":
+    elif username is None:
         assert statuses == [401, 401, 401]
     else:
         assert statuses == [403, 403, 403]
 
 
+def _comparable(response: Any, case_id: int) -> str:
+    """The body with what differs on every request anyway (the sign-out form's CSRF token) and
+    the case number asked for taken out."""
+    body = response.content.decode()
+    for mention in (f"case {case_id} ", f"cases/{case_id}/"):
+        body = body.replace(mention, mention.replace(str(case_id), "N"))
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body)
+
+
 @pytest.mark.parametrize("username", REVIEWERS)
-def test_a_conflicted_reviewer_is_refused_everywhere(people: dict[str, Any], username: str) -> None:
+def test_a_case_the_reviewer_may_not_see_answers_as_one_that_does_not_exist(
+    people: dict[str, Any], username: str
+) -> None:
     colleague = SubjectFactory.create(unit="Professional Standards")
-    case = CaseFactory.create(subject=colleague)
+    hidden = CaseFactory.create(subject=colleague).pk
+    missing = hidden + 1000
     browser = browser_for(people, username)
     api = api_for(people, username)
+    act = {"action": "start_review", "rationale": REASONS, "no_conflict_declared": "on"}
+    body = {"action": "start_review", "rationale": REASONS, "no_conflict_declared": True}
 
-    assert browser.get(f"/cases/{case.pk}/").status_code == 403
-    assert browser.post(f"/cases/{case.pk}/act/", {"action": "start_review"}).status_code == 403
-    assert api.get(f"/api/v1/cases/{case.pk}/").status_code == 403
-    assert f"/cases/{case.pk}/" not in browser.get("/cases/?status=all").content.decode()
+    def answers(case_id: int) -> list[tuple[int, str, str]]:
+        responses = [
+            browser.get(f"/cases/{case_id}/"),
+            browser.post(f"/cases/{case_id}/act/", act),
+            browser.get(f"/cases/{case_id}/act/"),
+            api.get(f"/api/v1/cases/{case_id}/"),
+            api.post(f"/api/v1/cases/{case_id}/transitions/", body, format="json"),
+            api.post(f"/api/v1/cases/{case_id}/transitions/", "[", content_type="text/plain"),
+            api.get(f"/api/v1/cases/{case_id}/transitions/"),
+        ]
+        return [(r.status_code, r.get("Allow", ""), _comparable(r, case_id)) for r in responses]
+
+    seen = answers(hidden)
+
+    assert seen == answers(missing)
+    assert [status for status, _, _ in seen] == [404, 404, 405, 404, 404, 404, 405]
+    assert f"/cases/{hidden}/" not in browser.get("/cases/?status=all").content.decode()
+    assert not Decision.objects.exists()

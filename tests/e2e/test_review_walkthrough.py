@@ -34,7 +34,8 @@ def take(page: Page, action: str, outcome: str | None = None) -> None:
     form.get_by_label("Your reasons").fill(REASONS[action])
     form.get_by_label(re.compile("I declare that I have no conflict of interest")).check()
     form.get_by_role("button").click()
-    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("recorded")
+    banner = page.locator(".govuk-notification-banner--success .govuk-notification-banner__heading")
+    expect(banner).to_have_text(re.compile(r"^\s*You \w+ .*\.\s*$"))
     assert_accessible(page, f"the case page after {action}")
 
 

@@ -497,53 +497,52 @@ def test_evidence_sent_twice_in_one_batch_with_different_contents_keeps_the_firs
 # --- the batch as a whole ------------------------------------------------------------------------
 
 
+NOT_AN_OBJECT = {
+    "error": "invalid_body",
+    "detail": 'The body must be a JSON object with a "flags" list.',
+}
+NESTED_TOO_DEEP = {
+    "error": "parse_error",
+    "detail": "JSON parse error - the document is nested more than 64 levels deep.",
+}
+
+
+def _invalid(fields: dict[str, list[str]]) -> dict[str, Any]:
+    detail = "Check these fields. " + " ".join(
+        f"{name}: {' '.join(messages)}." for name, messages in fields.items()
+    )
+    return {"error": "invalid", "detail": detail, "fields": fields}
+
+
+# The API's one rule: 400 for a body that is not JSON or not a JSON object, 422 for an object
+# that is no batch, with each field at fault.
 BAD_BODIES = {
-    "empty list": (
-        '{"flags": []}',
-        400,
-        {"error": "invalid", "detail": {"flags": ["is empty: send at least one flag"]}},
-    ),
-    "body a list": (
-        "[]",
-        400,
-        {
-            "error": "invalid_body",
-            "detail": {"flags": ['The body must be a JSON object with a "flags" list.']},
-        },
-    ),
+    "empty list": ('{"flags": []}', 422, _invalid({"flags": ["is empty: send at least one flag"]})),
+    "body a list": ("[]", 400, NOT_AN_OBJECT),
     "no flags key": (
         '{"items": []}',
-        400,
-        {
-            "error": "invalid_body",
-            "detail": {"flags": ['The body must be a JSON object with a "flags" list.']},
-        },
+        422,
+        _invalid({"flags": ['is required: the body is a JSON object with a "flags" list']}),
     ),
-    "body null": (
-        "null",
-        400,
-        {
-            "error": "invalid_body",
-            "detail": {"flags": ['The body must be a JSON object with a "flags" list.']},
-        },
-    ),
+    "body null": ("null", 400, NOT_AN_OBJECT),
+    "body a number": ("12", 400, NOT_AN_OBJECT),
     "empty body": (
         "",
         400,
         {
-            "error": "invalid_body",
-            "detail": {"flags": ['The body must be a JSON object with a "flags" list.']},
+            "error": "parse_error",
+            "detail": "JSON parse error - the body is empty: send a JSON object.",
         },
     ),
     "flags an object": (
         '{"flags": {}}',
-        400,
-        {"error": "invalid", "detail": {"flags": ["must be a JSON list of flags"]}},
+        422,
+        _invalid({"flags": ["must be a JSON list of flags"]}),
     ),
     "unknown batch field": (
         '{"flags": [{}], "dry_run": true}',
-        400,
-        {"error": "invalid", "detail": {"dry_run": ["is not a field of a batch"]}},
+        422,
+        _invalid({"dry_run": ["is not a field of a batch"]}),
     ),
     "malformed JSON": (
         '{"flags": [',
@@ -561,16 +560,9 @@ BAD_BODIES = {
             "detail": "JSON parse error - NaN is not valid JSON",
         },
     ),
-    "deeply nested list": (
-        "[" * 100_000,
-        400,
-        {"error": "parse_error", "detail": "JSON parse error - the document is nested too deeply."},
-    ),
-    "deeply nested flags": (
-        '{"flags": [' + '{"a": ' * 50_000,
-        400,
-        {"error": "parse_error", "detail": "JSON parse error - the document is nested too deeply."},
-    ),
+    "deeply nested list": ("[" * 100_000, 400, NESTED_TOO_DEEP),
+    "deeply nested flags": ('{"flags": [' + '{"a": ' * 50_000, 400, NESTED_TOO_DEEP),
+    "65 levels of valid JSON": ("[" * 65 + "]" * 65, 400, NESTED_TOO_DEEP),
 }
 
 
@@ -585,6 +577,63 @@ def test_a_malformed_batch_is_refused_whole_with_a_clear_error(
     response = post_raw(detector_client, body)
 
     assert (response.status_code, response.json()) == (status, answer)
+    assert row_counts() == before
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    payload: dict[str, Any] = {"hours": 9.5}
+    for _ in range(levels - 1):
+        payload = {"inner": payload}
+    return payload
+
+
+@pytest.mark.parametrize("levels", [33, 58])
+def test_a_payload_nested_more_than_32_levels_is_rejected_alone(
+    detector_client: APIClient, subject: Subject, levels: int
+) -> None:
+    deep = FlagItemFactory.build(subject=subject.staff_number, external_id="deep")
+    deep["evidence"][0]["payload"] = _nested(levels)
+    fine = WeakFlagItemFactory.build(subject=subject.staff_number, external_id="fine")
+    fine["evidence"][0]["payload"] = _nested(32)
+
+    response = post_flags(detector_client, [deep, fine])
+
+    assert response.status_code == 200, response.content
+    items = response.json()["items"]
+    assert items[0] == rejected(
+        0, "deep", {"evidence.0.payload": ["is nested more than 32 levels deep"]}
+    )
+    assert items[1]["status"] == "created"
+    assert verify_stored_chain().intact
+
+
+def test_factors_nested_more_than_32_levels_are_rejected(
+    detector_client: APIClient, subject: Subject
+) -> None:
+    item = FlagItemFactory.build(subject=subject.staff_number, external_id="deep")
+    factors: Any = [{"name": "peer_z", "value": 1, "weight": 1}]
+    for _ in range(32):
+        factors = [factors]
+    item["factors"] = factors
+
+    response = post_flags(detector_client, [item])
+
+    assert response.json()["items"][0]["errors"] == {
+        "factors": ["is nested more than 32 levels deep"]
+    }
+
+
+def test_a_payload_930_levels_deep_is_a_400_not_a_500(
+    detector_client: APIClient, subject: Subject
+) -> None:
+    item = FlagItemFactory.build(subject=subject.staff_number)
+    item["evidence"][0]["payload"] = {"x": 1}
+    body = json.dumps({"flags": [item]}).replace('{"x": 1}', '{"a": ' * 930 + "1" + "}" * 930)
+    before = row_counts()
+
+    response = post_raw(detector_client, body)
+
+    assert (response.status_code, response.json()) == (400, NESTED_TOO_DEEP)
     assert row_counts() == before
 
 
@@ -1029,7 +1078,7 @@ def test_random_items_never_get_a_server_error(
 def test_random_json_bodies_never_get_a_server_error(detector_client: APIClient, body: Any) -> None:
     response = post_raw(detector_client, json.dumps(body))
 
-    assert response.status_code in {200, 400, 413}, response.content
+    assert response.status_code in {200, 400, 413, 422}, response.content
 
 
 def test_a_body_over_the_size_limit_is_a_clear_413(
