@@ -96,6 +96,35 @@ def create_user(
     return user
 
 
+def create_or_reset_superuser(username: str, password: str, *, actor: Actor) -> bool:
+    """Create a superuser holding the administrator role, or reset its password; True when it
+    was created.
+
+    For set-up commands run by an operator (``seed_demo``). The role matters even to a
+    superuser: Scrutiny's pages go by the role held, never by superuser status. Audited; the
+    password is not.
+    """
+    users = get_user_model().objects
+    with transaction.atomic():
+        user = users.select_for_update().filter(username=username).first()
+        created = user is None
+        if user is None:
+            user = users.create_superuser(username, email="", password=password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        user.groups.set([Group.objects.get(name=Role.ADMINISTRATOR.value)])
+        forget(user)
+        log.record(
+            USER_CREATED if created else USER_PASSWORD_SET,
+            user,
+            actor=actor,
+            data={"superuser": True, "role": Role.ADMINISTRATOR.value},
+            reason="set-up",
+        )
+    return created
+
+
 def set_password(user: User, password: str, *, actor: Actor, reason: str) -> None:
     """Set ``user``'s password, which must pass the configured validators. Audited; the
     password is not."""

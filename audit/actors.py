@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import models, transaction
+from django.db import models
 
 from audit.registry import register
 
@@ -77,24 +77,3 @@ def command_actor(username: str | None) -> Actor:
 
 USER_CREATED = register("user.created", "A user account was created.")
 USER_PASSWORD_SET = register("user.password_set", "A user's password was set or reset.")
-
-
-def create_or_reset_superuser(username: str, password: str, *, actor: Actor) -> bool:
-    """Create a superuser, or reset its password; True when it was created.
-
-    For set-up commands run by an operator (``seed_demo``). Audited; the password is not.
-    """
-    from audit import log  # audit.log imports this module
-
-    users = get_user_model().objects
-    with transaction.atomic():
-        user = users.select_for_update().filter(username=username).first()
-        created = user is None
-        if user is None:
-            user = users.create_superuser(username, email="", password=password)
-        else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        action = USER_CREATED if created else USER_PASSWORD_SET
-        log.record(action, user, actor=actor, data={"superuser": True}, reason="set-up")
-    return created

@@ -304,8 +304,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The largest request body anything but ingest reads: the pages' forms (refused, before they are
+# read, from their Content-Length) and any API endpoint without a limit of its own.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # Ingest batches of 1,000 flags with evidence run to a few megabytes.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
+INGEST_MAX_BODY_BYTES = 32 * 1024 * 1024
 
 # Celery: with no broker, tasks run in the calling process (the embedded default).
 CELERY_BROKER_URL = secret("CELERY_BROKER_URL") or ""

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from audit.actors import Actor, Role
 from config.api_errors import ApiError, FieldErrors
-from config.parsers import BodyTooLarge, NotAnObject, json_object
+from config.parsers import BodyTooLarge, NotAnObject, describe_size, json_object
 from flags.ingest_schema import IngestRequest, IngestResponse
 from flags.models import Detector
 from flags.services import ingest_flags
@@ -64,7 +64,7 @@ def _batch_of(request: Request) -> list[Any]:
         raise NotAnObject('The body must be a JSON object with a "flags" list.') from exc
     except (BodyTooLarge, RequestDataTooBig) as exc:
         raise BatchTooLarge(
-            f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20} MiB. "
+            f"The body is larger than {describe_size(settings.INGEST_MAX_BODY_BYTES)}. "
             "Split it into smaller batches."
         ) from exc
     if "flags" not in data:
@@ -88,6 +88,11 @@ def _batch_of(request: Request) -> list[Any]:
 class FlagIngestView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsActiveDetector]
+
+    @property
+    def max_body_size(self) -> int:
+        # Read at each request: the one endpoint allowed more than DATA_UPLOAD_MAX_MEMORY_SIZE.
+        return int(settings.INGEST_MAX_BODY_BYTES)
 
     @extend_schema(
         operation_id="ingest_flags",

@@ -169,7 +169,24 @@ def test_creating_the_demo_administrator_is_audited(tmp_path: Path) -> None:
     admin = get_user_model().objects.get(username="admin")
     created = AuditEvent.objects.get(action="user.created")
     assert created.target_id == str(admin.pk)
-    assert created.data == {"superuser": True}
+    assert created.data == {"superuser": True, "role": "administrator"}
+
+
+def test_the_demo_administrator_holds_the_administrator_role_and_starts_on_the_admin(
+    tmp_path: Path,
+) -> None:
+    from django.test import Client
+
+    from accounts.roles import role_of
+    from audit.actors import Role
+
+    seed_demo(tmp_path)
+
+    admin = get_user_model().objects.get(username="admin")
+    assert role_of(admin) == Role.ADMINISTRATOR
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/").headers["Location"] == "/admin/"
 
 
 @pytest.mark.parametrize(

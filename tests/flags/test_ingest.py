@@ -1084,7 +1084,7 @@ def test_random_json_bodies_never_get_a_server_error(detector_client: APIClient,
 def test_a_body_over_the_size_limit_is_a_clear_413(
     detector_client: APIClient, settings: Any
 ) -> None:
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2**20
+    settings.INGEST_MAX_BODY_BYTES = 2**20
     before = row_counts()
 
     response = post_raw(detector_client, '{"flags": ["' + "x" * 2**21 + '"]}')

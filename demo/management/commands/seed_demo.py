@@ -27,7 +27,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 
-from audit.actors import Actor, UnknownActor, command_actor, create_or_reset_superuser
+from accounts.services import create_or_reset_superuser
+from audit.actors import Actor, UnknownActor, command_actor
 from casework.models import Case
 from demo.models import SeededForce
 from demo.private_files import write_private
