@@ -176,7 +176,7 @@ def test_the_case_api_answers_exactly_as_its_schema_says(
     case = CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
     clients = {}
     for username in ("rita.reviewer", "sam.senior", "dan.steward"):
-        token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"]))
+        token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"])).token
         clients[username] = APIClient()
         clients[username].credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     rita, sam = clients["rita.reviewer"], clients["sam.senior"]

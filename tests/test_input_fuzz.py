@@ -184,7 +184,9 @@ METHODS = st.sampled_from(["POST", "PUT", "PATCH", "DELETE", "GET"])
 def api_clients(people: dict[str, Any], detector_with_token: Any) -> list[APIClient]:
     """A detector and a reviewer: between them, past authentication on every endpoint."""
     reviewer = APIClient()
-    token = issue_personal_token(people["rita.reviewer"], actor=actor_for(people["alan.admin"]))
+    token = issue_personal_token(
+        people["rita.reviewer"], actor=actor_for(people["alan.admin"])
+    ).token
     reviewer.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return [client_for(detector_with_token[1]), reviewer]
 
