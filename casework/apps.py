@@ -17,7 +17,7 @@ class CaseworkConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import insert_only
-        from casework.models import CaseFlag, Decision
+        from casework.models import CaseFlag, Decision, DeclaredConflict
         from casework.receivers import evaluate_new_flags, latest_cases_of_flags
         from flags.signals import cases_of_flags, flags_stored
 
@@ -25,6 +25,8 @@ class CaseworkConfig(AppConfig):
         insert_only.register(Decision, audit_key="decision")
         # Attached flags are audited as case.opened and case.flags_attached, by flag id.
         insert_only.register(CaseFlag)
+        # A declaration is never taken back silently; its event carries its id and row hash.
+        insert_only.register(DeclaredConflict, audit_key="declared_conflict")
 
         flags_stored.connect(evaluate_new_flags, dispatch_uid="casework.evaluate_new_flags")
         cases_of_flags.connect(latest_cases_of_flags, dispatch_uid="casework.cases_of_flags")

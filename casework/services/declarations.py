@@ -26,7 +26,12 @@ def declare_conflict(subject: Subject, *, actor: Actor) -> DeclaredConflict:
             audit_actions.CONFLICT_DECLARED,
             declaration,
             actor=actor,
-            data={"user": actor.user_id, "subject": subject.pk},
+            data={
+                "user": actor.user_id,
+                "subject": subject.pk,
+                "declared_conflict": declaration.pk,
+                "row_hash": log.row_hash(declaration),
+            },
             reason="conflict of interest declared",
         )
     return declaration

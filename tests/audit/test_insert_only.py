@@ -107,7 +107,8 @@ def test_a_decisions_audit_event_carries_the_hash_of_its_row(decision: Decision)
     assert event.data["decision"] == decision.pk
     assert event.data["row_hash"] == sha256_hex(canonical_json(governed))
     assert verify().splitlines()[1] == (
-        "Insert-only rows match the audit log: audit.accessevent 0, casework.decision 1"
+        "Insert-only rows match the audit log: audit.accessevent 0, "
+        "casework.decision 1, casework.declaredconflict 0"
     )
 
 
@@ -121,7 +122,8 @@ def test_a_rewritten_rationale_is_named_by_the_seq_of_the_event_that_recorded_it
 
     assert out.startswith("Audit chain intact:")
     assert out.splitlines()[1:] == [
-        "Insert-only rows DIFFER from the audit log (audit.accessevent 0, casework.decision 1):",
+        "Insert-only rows DIFFER from the audit log (audit.accessevent 0, "
+        "casework.decision 1, casework.declaredconflict 0):",
         f"- audit event seq {seq}: casework.decision {decision.pk} differ from what it recorded",
     ]
     assert error == f"insert-only rows differ from audit events at seq {seq}"
@@ -176,7 +178,8 @@ def test_record_access_appends_one_audit_event_listing_the_rows_and_their_hash(
         "row_hash": insert_only.row_hash(rows),
     }
     assert verify().splitlines()[1] == (
-        "Insert-only rows match the audit log: audit.accessevent 3, casework.decision 0"
+        "Insert-only rows match the audit log: audit.accessevent 3, "
+        "casework.decision 0, casework.declaredconflict 0"
     )
 
 
@@ -207,7 +210,8 @@ def test_a_deleted_access_event_is_named_by_the_seq_of_its_audit_event(
     out, error = verify_broken()
 
     assert out.splitlines()[1:] == [
-        "Insert-only rows DIFFER from the audit log (audit.accessevent 4, casework.decision 0):",
+        "Insert-only rows DIFFER from the audit log (audit.accessevent 4, "
+        "casework.decision 0, casework.declaredconflict 0):",
         f"- audit event seq {seq} recorded audit.accessevent {rows[2].pk}: "
         "not in the table any more",
     ]
@@ -237,7 +241,8 @@ def test_an_access_event_inserted_without_an_audit_event_is_reported(
     out, error = verify_broken()
 
     assert out.splitlines()[1:] == [
-        "Insert-only rows DIFFER from the audit log (audit.accessevent 6, casework.decision 0):",
+        "Insert-only rows DIFFER from the audit log (audit.accessevent 6, "
+        "casework.decision 0, casework.declaredconflict 0):",
         f"- audit.accessevent {forged.pk}: no audit event records it",
     ]
     assert error == "1 insert-only rows recorded by no audit event"
@@ -293,8 +298,29 @@ def test_the_insert_only_tables_are_the_logs_decisions_and_links() -> None:
         ("audit.accessevent", "access_events"),
         ("casework.decision", "decision"),
         ("casework.caseflag", None),
+        ("casework.declaredconflict", "declared_conflict"),
         ("flags.flagevidence", None),
     }
+
+
+def test_a_rewritten_declaration_of_conflict_is_named_by_the_seq_of_its_event(
+    people: dict[str, Any], frozen_today: Any
+) -> None:
+    from casework.models import DeclaredConflict
+    from casework.services import declare_conflict
+
+    subject = SubjectFactory.create()
+    declared = declare_conflict(subject, actor=actor_for(people["rita.reviewer"]))
+    seq = AuditEvent.objects.get(action="conflict.declared").seq
+    table = DeclaredConflict._meta.db_table
+    other = SubjectFactory.create()
+    # Pointing the declaration at someone else would let the reviewer see the first person's case.
+    tamper(table, f"UPDATE {table} SET subject_id = %s WHERE id = %s", other.pk, declared.pk)  # noqa: S608
+
+    out, error = verify_broken()
+
+    assert f"- audit event seq {seq}: casework.declaredconflict {declared.pk} differ" in out
+    assert error == f"insert-only rows differ from audit events at seq {seq}"
 
 
 def test_an_insert_only_table_cannot_be_updated_through_the_orm(decision: Decision) -> None:

@@ -19,7 +19,10 @@ from tests.factories import SubjectFactory
 pytestmark = pytest.mark.django_db
 
 TABLE = AuditEvent._meta.db_table
-NO_ROWS = "Insert-only rows match the audit log: audit.accessevent 0, casework.decision 0\n"
+NO_ROWS = (
+    "Insert-only rows match the audit log: audit.accessevent 0, "
+    "casework.decision 0, casework.declaredconflict 0\n"
+)
 
 
 class CursorSchemaEditor:

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, User
 
 from accounts.services import create_user
 from audit.actors import Actor, Role, system_actor
+from audit.insert_only import row_hash
 from audit.models import AuditEvent
 from casework.conflicts import (
     ABOUT_YOU,
@@ -257,7 +258,12 @@ def test_a_declaration_is_recorded_once_with_its_audit_event_and_history(
     assert DeclaredConflict.objects.count() == 1
     [event] = AuditEvent.objects.filter(action="conflict.declared")
     assert (event.target_type, event.target_id) == ("casework.declaredconflict", str(first.pk))
-    assert event.data == {"user": user.pk, "subject": force["constable"].pk}
+    assert event.data == {
+        "user": user.pk,
+        "subject": force["constable"].pk,
+        "declared_conflict": first.pk,
+        "row_hash": row_hash(first),
+    }
     assert event.actor_username == "external"
     [row] = first.history.all()
     assert (row.history_user, row.history_change_reason) == (user, "conflict declared")
