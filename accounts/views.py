@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from accounts.roles import require_role, role_of
+from accounts.roles import require_role
 from audit.actors import Role
 
 
@@ -64,7 +64,7 @@ def front_door(request: HttpRequest) -> HttpResponse:
 @login_required
 def role_start(request: HttpRequest) -> HttpResponse:
     """What the signed-in person's role does in Scrutiny, for the roles without a work page."""
-    role = role_of(request.user)
+    role = require_role(request.user)  # no role, or two: the 403 that says so
     if role not in ROLES_WITH_A_START_PAGE:
         raise Http404("Your role starts elsewhere.")
     return render(request, "accounts/role_start.html", {"role": role, "roles": Role})

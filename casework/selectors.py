@@ -276,9 +276,12 @@ def decisions_of_case(case: Case) -> list[Decision]:
 
 
 def reviewer_usernames() -> list[str]:
-    """Everyone who may be assigned a case, by username: active reviewers and seniors."""
+    """Everyone who may be assigned a case, by username: active reviewers and seniors linked to
+    their record, less those barred from every case by a live case of their own (left out
+    without a word, so that the list does not tell who is under review)."""
     return list(
-        User.objects.filter(is_active=True, groups__name__in=list(REVIEWERS))
+        User.objects.filter(is_active=True, groups__name__in=list(REVIEWERS), subject__isnull=False)
+        .exclude(subject__cases__status__in=LIVE_STATUSES)
         .order_by("username")
         .values_list("username", flat=True)
         .distinct()

@@ -21,8 +21,11 @@ from rest_framework.request import Request
 
 MAX_DEPTH = 64
 
-# A JSON string, escapes included; what lies between strings is all that can open a level.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A JSON string, escapes included; what lies between strings is all that can open a level. The
+# quantifiers are possessive and an unclosed string runs to the end of the text, so every match
+# succeeds where it starts and no character is read twice: the scan is linear on any input (an
+# unclosed string must not send the search back over the rest of the body from every quote).
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 
 

@@ -46,6 +46,24 @@ def test_a_page_form_over_the_limit_is_refused_before_it_is_read(
     assert row_counts() == before
 
 
+def test_an_upload_to_a_page_over_the_limit_is_refused_before_it_is_read(
+    people: dict[str, Any], frozen_today: Any
+) -> None:
+    """Django limits form fields but not files: the length is checked before the CSRF check
+    reads the form, for anyone, signed in or not."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "x" * 32  # anyone can set their own CSRF cookie
+    environ: dict[str, Any] = {
+        "CONTENT_TYPE": "multipart/form-data; boundary=BoUnDaRy",
+        "CONTENT_LENGTH": str(8 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+        "wsgi.input": Unreadable(),
+    }
+
+    for path in ("/sign-in/", "/cases/1/act/", "/no-such-page/"):
+        response = client.generic("POST", path, **environ)
+        assert response.status_code == 400, path
+
+
 def test_forms_and_the_api_get_a_small_limit_and_only_ingest_a_large_one() -> None:
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2**20
     assert settings.INGEST_MAX_BODY_BYTES == 32 * 2**20

@@ -51,3 +51,26 @@ def test_the_scan_needs_no_valid_json(text: str, expected: int) -> None:
 def test_the_limits_are_stated_in_plain_sizes() -> None:
     assert MAX_DEPTH == 64
     assert (describe_size(64 * 1024), describe_size(32 * 2**20)) == ("64 KiB", "32 MiB")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":"' + '\\"' * 2_000_000,  # a string never closed, full of escaped quotes
+        '"' + '\\"' * 2_000_000 + "\\",  # the same, ending on a lone backslash
+        '"' * 4_000_000,  # nothing but quotes
+    ],
+    ids=["unclosed", "trailing-backslash", "quotes"],
+)
+def test_the_scan_reads_a_hostile_body_in_one_pass(text: str) -> None:
+    """A guard against an algorithm that rereads the body from every quote (hours for these four
+    megabytes), not a speed target: the bound is a thousand times what one pass takes."""
+    import threading
+
+    found: list[int] = []
+    scan = threading.Thread(target=lambda: found.append(nesting_depth(text)), daemon=True)
+    scan.start()
+    scan.join(timeout=30)
+
+    assert found, "the depth scan did not finish in 30 s: it rereads the body"
+    assert found[0] <= 1

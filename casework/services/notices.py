@@ -104,6 +104,10 @@ def _email_later(notification_id: int) -> None:
         # Only where tasks run in-process. The failure is already recorded and logged, and the
         # sweep tries again: the request that sent the notice is not failed for it.
         return
+    except Exception:
+        # The broker is unreachable. The notice is sent (in the app) and committed; its e-mail
+        # is owed, and the sweep finds it. A decision already saved must not answer with an error.
+        logger.exception("Notice %s: its e-mail could not be queued.", notification_id)
 
 
 def email_notice(notification_id: int, *, actor: Actor) -> EmailResult:

@@ -29,7 +29,7 @@ from audit.actors import Actor, Role
 from audit.chain import canonical_json, canonical_time, sha256_hex
 from audit.history import save_with_history
 from casework import audit_actions, selectors
-from casework.conflicts import check_conflict
+from casework.conflicts import check_conflict, conflict_scope
 from casework.models import (
     ADVERSE_OUTCOMES,
     REVIEWERS,
@@ -541,7 +541,9 @@ def _assignable(case: Case, username: str) -> Any:
         if username
         else None
     )
-    if assignee is None or role_of(assignee) not in REVIEWERS:
+    # A reviewer barred from every case (a live case of their own, or no record) is answered as
+    # one who does not exist: the assigner must not learn that a colleague is under review.
+    if assignee is None or role_of(assignee) not in REVIEWERS or conflict_scope(assignee) is None:
         raise InvalidDecision("Choose a reviewer to assign the case to.", field="assign_to")
     if assignee.pk == case.assignee_id:
         raise InvalidDecision(

@@ -41,9 +41,16 @@ def test_roles_without_a_work_page_start_on_one_about_their_role(
     assert says in text
 
 
-@pytest.mark.parametrize("username", ["rita.reviewer", "sid.subject", "otto.outsider"])
+@pytest.mark.parametrize("username", ["rita.reviewer", "sid.subject"])
 def test_other_roles_have_no_role_page(people: dict[str, Any], username: str) -> None:
     assert signed_in(people, username).get("/your-role/").status_code == 404
+
+
+def test_a_person_with_no_role_is_told_so_on_the_role_page(people: dict[str, Any]) -> None:
+    page = signed_in(people, "otto.outsider").get("/your-role/")
+
+    assert page.status_code == 403
+    assert "no role" in page.content.decode().lower()
 
 
 def test_the_role_page_needs_a_sign_in() -> None:

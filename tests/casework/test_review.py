@@ -519,6 +519,29 @@ def test_an_assignment_goes_only_to_a_reviewer_who_passes_the_conflict_check(
     assert row_counts() == before
 
 
+def test_a_reviewer_under_review_themselves_is_answered_as_one_who_does_not_exist(
+    case: Case, people: dict[str, Any]
+) -> None:
+    """Their own live case bars them from every case; the assigner must not learn of it, from
+    the refusal or from the list of reviewers offered."""
+    from casework.selectors import reviewer_usernames
+
+    own = people["ravi.reviewer"].subject
+    CaseFactory.create(subject=own)
+    before = row_counts()
+
+    with pytest.raises(InvalidDecision) as refused:
+        act(case, people["sam.senior"], "assign", assign_to="ravi.reviewer")
+    with pytest.raises(InvalidDecision) as unknown:
+        act(case, people["sam.senior"], "assign", assign_to="nobody.at.all")
+
+    assert str(refused.value) == str(unknown.value) == "Choose a reviewer to assign the case to."
+    assert row_counts() == before
+    offered = reviewer_usernames()
+    assert "ravi.reviewer" not in offered
+    assert {"rita.reviewer", "sam.senior", "sue.senior"} <= set(offered)
+
+
 def test_only_a_senior_reviewer_assigns(case: Case, people: dict[str, Any]) -> None:
     with pytest.raises(TransitionRefused, match="needs a senior reviewer"):
         act(case, people["rita.reviewer"], "assign", assign_to="ravi.reviewer")
