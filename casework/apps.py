@@ -23,8 +23,9 @@ class CaseworkConfig(AppConfig):
 
         # Each decision's audit event carries its id under "decision" and its row hash.
         insert_only.register(Decision, audit_key="decision")
-        # Attached flags are audited as case.opened and case.flags_attached, by flag id.
-        insert_only.register(CaseFlag)
+        # Attached flags are audited as case.opened and case.flags_attached, each listing the
+        # links it made and a hash of their rows.
+        insert_only.register(CaseFlag, audit_key="case_flags")
         # A declaration is never taken back silently; its event carries its id and row hash.
         insert_only.register(DeclaredConflict, audit_key="declared_conflict")
 

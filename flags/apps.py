@@ -10,4 +10,5 @@ class FlagsConfig(AppConfig):
         from audit import insert_only
         from flags.models import FlagEvidence
 
-        insert_only.register(FlagEvidence)
+        # Each flag.received event lists the flag's evidence links and a hash of their rows.
+        insert_only.register(FlagEvidence, audit_key="flag_evidence")

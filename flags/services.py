@@ -238,14 +238,14 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
         reason=f"received from detector {detector.slug}",
         when=now,
     )
-    insert_rows(
-        FlagEvidence,
-        [
-            {"flag_id": flag_id, "evidence_id": held[key][0], "position": position}
-            for p, flag_id in zip(pending, flag_ids, strict=True)
-            for position, key in enumerate(p.evidence_keys)
-        ],
-    )
+    link_rows = [
+        {"flag_id": flag_id, "evidence_id": held[key][0], "position": position}
+        for p, flag_id in zip(pending, flag_ids, strict=True)
+        for position, key in enumerate(p.evidence_keys)
+    ]
+    links_of: dict[int, list[FlagEvidence]] = {}
+    for pk, row in zip(insert_rows(FlagEvidence, link_rows), link_rows, strict=True):
+        links_of.setdefault(row["flag_id"], []).append(FlagEvidence(pk=pk, **row))
     consequences = _consequences_of_new_flags(
         [
             StoredFlag(flag_id, p.subject_id, p.item.category, p.item.score, p.item.window.end)
@@ -266,6 +266,8 @@ def _store(detector: Detector, valid: list[_Pending], *, actor: Actor) -> list[I
                     "score": p.item.score,
                     "content_hash": content_hash,
                     "evidence": [list(held[key]) for key in p.evidence_keys],
+                    "flag_evidence": [link.pk for link in links_of[flag_id]],
+                    "row_hash": log.row_hash(links_of[flag_id]),
                 },
                 reason=f"flag {p.item.external_id} from detector {detector.slug}",
             )

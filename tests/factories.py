@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.db import transaction
 
+from audit import log
 from audit.actors import system_actor
 from casework.models import (
     AttachedVia,
@@ -211,10 +213,11 @@ class CaseFactory(factory.django.DjangoModelFactory[Case]):
             return
         flag = FlagFactory.create(subject=obj.subject)
         evidence = EvidenceRecordFactory.create(content_hash=f"{obj.subject.pk:064d}")
-        FlagEvidence.objects.create(flag=flag, evidence=evidence, position=0)
-        CaseFlag.objects.create(
+        link = FlagEvidence.objects.create(flag=flag, evidence=evidence, position=0)
+        attached = CaseFlag.objects.create(
             case=obj, flag=flag, attached_at=NOW, via=AttachedVia.OPENING, category=flag.category
         )
+        record_links(flag, [link], obj, [attached])
         Notification.objects.create(
             subject=obj.subject,
             case=obj,
@@ -222,6 +225,32 @@ class CaseFactory(factory.django.DjangoModelFactory[Case]):
             created_at=NOW,
             due_at=NOW + timedelta(hours=24),
         )
+
+
+def record_links(
+    flag: Flag, evidence: list[FlagEvidence], case: Case | None, attached: list[CaseFlag]
+) -> None:
+    """Record arranged links in the audit log as ingest and case opening record theirs (the ids
+    and the hash of the rows), so that verify_audit finds the arranged state consistent."""
+    entries = [
+        log.Entry(
+            "flag.received",
+            flag,
+            data={"flag_evidence": [e.pk for e in evidence], "row_hash": log.row_hash(evidence)},
+            reason="arranged by a test",
+        )
+    ]
+    if case is not None:
+        entries.append(
+            log.Entry(
+                "case.flags_attached",
+                case,
+                data={"case_flags": [a.pk for a in attached], "row_hash": log.row_hash(attached)},
+                reason="arranged by a test",
+            )
+        )
+    with transaction.atomic():
+        log.record_many(entries, actor=system_actor())
 
 
 class InReviewCaseFactory(CaseFactory):

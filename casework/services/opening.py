@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -83,6 +84,8 @@ def open_or_update_cases_for_new_flags(
         links: list[CaseFlag] = []
         attached: dict[int, int] = {}
         entries: list[log.Entry] = []
+        # Each case's event data, completed with its links' ids and row hash once they exist.
+        event_data: dict[int, dict[str, Any]] = {}
         for case in opened:
             evaluation = evaluations[case.subject_id]
             flag_ids_counted = evaluation.counted_flag_ids()
@@ -102,16 +105,17 @@ def open_or_update_cases_for_new_flags(
                 for flag_id in flag_ids_counted
             ]
             attached.update(dict.fromkeys(flag_ids_counted, case.pk))
+            event_data[case.pk] = {
+                "subject": case.subject_id,
+                "policy_version": policy.version,
+                "flags": flag_ids_counted,
+                "trace_hash": sha256_hex(canonical_json(case.trace)),
+            }
             entries.append(
                 log.Entry(
                     audit_actions.CASE_OPENED,
                     case,
-                    data={
-                        "subject": case.subject_id,
-                        "policy_version": policy.version,
-                        "flags": flag_ids_counted,
-                        "trace_hash": sha256_hex(canonical_json(case.trace)),
-                    },
+                    data=event_data[case.pk],
                     reason=f"threshold met under policy v{policy.version}",
                 )
             )
@@ -135,15 +139,17 @@ def open_or_update_cases_for_new_flags(
                 attached[new.id] = case.pk
                 newly_attached.setdefault(case.pk, []).append(new.id)
         for case_id, ids in newly_attached.items():
+            event_data[case_id] = {"flags": ids, "policy_version": policy.version}
             entries.append(
                 log.Entry(
                     audit_actions.CASE_FLAGS_ATTACHED,
                     ("casework.case", case_id),
-                    data={"flags": ids, "policy_version": policy.version},
+                    data=event_data[case_id],
                     reason=f"new flags count under policy v{policy.version}",
                 )
             )
         CaseFlag.objects.bulk_create(links, batch_size=2000)
+        _name_links(event_data, links)
         notice_due = now + timedelta(hours=settings.SUBJECT_NOTICE_DELAY_HOURS)
         Notification.objects.bulk_create(
             [
@@ -159,6 +165,17 @@ def open_or_update_cases_for_new_flags(
             batch_size=2000,
         )
     return Consequences(cases=attached, audit_entries=entries, actor=actor)
+
+
+def _name_links(event_data: dict[int, dict[str, Any]], links: list[CaseFlag]) -> None:
+    """Put each case's new links (their ids, now assigned) and the hash of their rows into the
+    data of the event recording them, so verify_audit can check the links against it."""
+    of_case: dict[int, list[CaseFlag]] = {}
+    for link in links:
+        of_case.setdefault(link.case_id, []).append(link)
+    for case_id, data in event_data.items():
+        data["case_flags"] = [link.pk for link in of_case[case_id]]
+        data["row_hash"] = log.row_hash(of_case[case_id])
 
 
 def install_default_policy(*, actor: Actor) -> ThresholdPolicy | None:

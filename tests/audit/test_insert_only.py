@@ -20,7 +20,7 @@ from audit.triggers import unprotect_table
 from casework.models import Decision
 from casework.services import DecisionRequest, act_on_case
 from tests.db_writes import AuditTail, row_counts
-from tests.factories import CaseFactory, SubjectFactory
+from tests.factories import CaseFactory, EvidenceRecordFactory, SubjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,15 @@ def verify_broken() -> tuple[str, str]:
         call_command("verify_audit", stdout=out)
     assert broken.value.returncode == 1
     return out.getvalue(), str(broken.value)
+
+
+def counted(**counts: int) -> str:
+    """verify_audit's row counts, every checked table in order: those named here, others 0."""
+    return ", ".join(
+        f"{spec.label} {counts.get(spec.label.replace('.', '_'), 0)}"
+        for spec in insert_only.registered()
+        if spec.audit_key is not None
+    )
 
 
 def verify() -> str:
@@ -107,8 +116,8 @@ def test_a_decisions_audit_event_carries_the_hash_of_its_row(decision: Decision)
     assert event.data["decision"] == decision.pk
     assert event.data["row_hash"] == sha256_hex(canonical_json(governed))
     assert verify().splitlines()[1] == (
-        "Insert-only rows match the audit log: audit.accessevent 0, "
-        "casework.decision 1, casework.declaredconflict 0"
+        "Insert-only rows match the audit log: "
+        + counted(casework_decision=1, casework_caseflag=1, flags_flagevidence=1)
     )
 
 
@@ -122,8 +131,9 @@ def test_a_rewritten_rationale_is_named_by_the_seq_of_the_event_that_recorded_it
 
     assert out.startswith("Audit chain intact:")
     assert out.splitlines()[1:] == [
-        "Insert-only rows DIFFER from the audit log (audit.accessevent 0, "
-        "casework.decision 1, casework.declaredconflict 0):",
+        "Insert-only rows DIFFER from the audit log ("
+        + counted(casework_decision=1, casework_caseflag=1, flags_flagevidence=1)
+        + "):",
         f"- audit event seq {seq}: casework.decision {decision.pk} differ from what it recorded",
     ]
     assert error == f"insert-only rows differ from audit events at seq {seq}"
@@ -178,8 +188,7 @@ def test_record_access_appends_one_audit_event_listing_the_rows_and_their_hash(
         "row_hash": insert_only.row_hash(rows),
     }
     assert verify().splitlines()[1] == (
-        "Insert-only rows match the audit log: audit.accessevent 3, "
-        "casework.decision 0, casework.declaredconflict 0"
+        "Insert-only rows match the audit log: " + counted(audit_accessevent=3)
     )
 
 
@@ -210,8 +219,7 @@ def test_a_deleted_access_event_is_named_by_the_seq_of_its_audit_event(
     out, error = verify_broken()
 
     assert out.splitlines()[1:] == [
-        "Insert-only rows DIFFER from the audit log (audit.accessevent 4, "
-        "casework.decision 0, casework.declaredconflict 0):",
+        "Insert-only rows DIFFER from the audit log (" + counted(audit_accessevent=4) + "):",
         f"- audit event seq {seq} recorded audit.accessevent {rows[2].pk}: "
         "not in the table any more",
     ]
@@ -241,8 +249,7 @@ def test_an_access_event_inserted_without_an_audit_event_is_reported(
     out, error = verify_broken()
 
     assert out.splitlines()[1:] == [
-        "Insert-only rows DIFFER from the audit log (audit.accessevent 6, "
-        "casework.decision 0, casework.declaredconflict 0):",
+        "Insert-only rows DIFFER from the audit log (" + counted(audit_accessevent=6) + "):",
         f"- audit.accessevent {forged.pk}: no audit event records it",
     ]
     assert error == "1 insert-only rows recorded by no audit event"
@@ -297,9 +304,9 @@ def test_the_insert_only_tables_are_the_logs_decisions_and_links() -> None:
         ("audit.auditevent", None),
         ("audit.accessevent", "access_events"),
         ("casework.decision", "decision"),
-        ("casework.caseflag", None),
+        ("casework.caseflag", "case_flags"),
         ("casework.declaredconflict", "declared_conflict"),
-        ("flags.flagevidence", None),
+        ("flags.flagevidence", "flag_evidence"),
     }
 
 
@@ -358,3 +365,36 @@ def test_the_row_hash_covers_only_the_registered_fields_and_the_id(admin_actor: 
 
     assert insert_only.row_hash(row) == sha256_hex(canonical_json({"id": 7, "purpose": "p"}))
     assert insert_only.row_hash([row]) == sha256_hex(canonical_json([{"id": 7, "purpose": "p"}]))
+
+
+def test_a_flag_taken_off_its_case_is_named_by_the_seq_of_the_event_that_attached_it(
+    decision: Decision,
+) -> None:
+    from casework.models import CaseFlag
+
+    link = CaseFlag.objects.get(case_id=decision.case_id)
+    seq = AuditEvent.objects.get(action="case.flags_attached", target_id=str(link.case_id)).seq
+    table = CaseFlag._meta.db_table
+    tamper(table, f"DELETE FROM {table} WHERE id = %s", link.pk)  # noqa: S608
+
+    out, error = verify_broken()
+
+    assert f"- audit event seq {seq} recorded casework.caseflag {link.pk}: not in the table" in out
+    assert error == f"insert-only rows differ from audit events at seq {seq}"
+
+
+def test_evidence_swapped_under_a_flag_is_named_by_the_seq_of_the_event_that_received_it(
+    decision: Decision,
+) -> None:
+    from flags.models import FlagEvidence
+
+    link = FlagEvidence.objects.get()
+    seq = AuditEvent.objects.get(action="flag.received", target_id=str(link.flag_id)).seq
+    other = EvidenceRecordFactory.create()
+    table = FlagEvidence._meta.db_table
+    tamper(table, f"UPDATE {table} SET evidence_id = %s WHERE id = %s", other.pk, link.pk)  # noqa: S608
+
+    out, error = verify_broken()
+
+    assert f"- audit event seq {seq}: flags.flagevidence {link.pk} differ" in out
+    assert error == f"insert-only rows differ from audit events at seq {seq}"

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 
 TABLE = AuditEvent._meta.db_table
 NO_ROWS = (
-    "Insert-only rows match the audit log: audit.accessevent 0, "
-    "casework.decision 0, casework.declaredconflict 0\n"
+    "Insert-only rows match the audit log: audit.accessevent 0, casework.caseflag 0, "
+    "casework.decision 0, casework.declaredconflict 0, flags.flagevidence 0\n"
 )
 
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from audit.actors import SYSTEM_USERNAME, Actor, Role
 from audit.chain import canonical_json, sha256_hex
+from audit.insert_only import row_hash
 from audit.models import AuditEvent
 from casework.apps import install_default_policy_after_migrate
 from casework.models import Case, CaseFlag, CaseStatus, PolicyStatus, ThresholdPolicy
@@ -176,12 +177,15 @@ def test_two_counting_flags_open_a_case_with_the_policy_version_and_a_readable_t
         ("case.opened", "casework.case", str(case.pk)),
     ]
     opened = tail.events()[-1]
+    links = list(CaseFlag.objects.filter(case=case).order_by("pk"))
     assert (opened.actor_username, opened.actor_role) == (SYSTEM_USERNAME, Role.SYSTEM)
     assert opened.data == {
         "subject": subject.pk,
         "policy_version": 1,
         "flags": [first.pk, second.pk],
         "trace_hash": sha256_hex(canonical_json(case.trace)),
+        "case_flags": [link.pk for link in links],
+        "row_hash": row_hash(links),
     }
     assert opened.reason == "threshold met under policy v1"
 
@@ -349,7 +353,13 @@ def test_a_new_counting_flag_joins_the_subjects_live_case(
         ("case.flags_attached", "casework.case", str(live_case.pk)),
     ]
     attached = tail.events()[-1]
-    assert attached.data == {"flags": [joined.pk], "policy_version": 1}
+    link = CaseFlag.objects.get(flag=joined)
+    assert attached.data == {
+        "flags": [joined.pk],
+        "policy_version": 1,
+        "case_flags": [link.pk],
+        "row_hash": row_hash([link]),
+    }
     assert (attached.actor_username, attached.actor_role) == (SYSTEM_USERNAME, Role.SYSTEM)
 
 

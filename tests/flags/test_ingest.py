@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from audit.actors import Actor, Role
+from audit.insert_only import row_hash
 from audit.log import verify_stored_chain
 from casework.models import Case
 from flags import services
@@ -135,6 +136,8 @@ def test_a_valid_flag_is_stored_with_its_evidence_and_answered_created(
         "score": 0.3,
         "content_hash": flag.content_hash,
         "evidence": [[evidence.pk, evidence.content_hash]],
+        "flag_evidence": [FlagEvidence.objects.get(flag=flag).pk],
+        "row_hash": row_hash([FlagEvidence.objects.get(flag=flag)]),
     }
     assert verify_stored_chain().intact
 
