@@ -51,9 +51,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import psycopg
+
+# The apps of this checkout, not of the one the shared virtualenv was installed from: run as a
+# script, the script's own directory, not the checkout, heads the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from audit.chain import canonical_json, sha256_hex
 from detectors.force_people import Force, build_force
