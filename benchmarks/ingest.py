@@ -226,6 +226,9 @@ def main() -> None:
         "CONN_MAX_AGE": "600",
         # gunicorn serves plain HTTP on the loopback address here: nothing to redirect to.
         "SECURE_SSL_REDIRECT": "false",
+        # WhiteNoise's warning that no static files were collected, once per worker: none are
+        # served here.
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
     }
     python = str(ROOT / ".venv" / "bin" / "python")
     print(f"Preparing PostgreSQL database {args.database} with {args.subjects:,} subjects ...")
