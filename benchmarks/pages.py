@@ -869,7 +869,7 @@ class Notice:
 
 @dataclass
 class CaseState:
-    """A case as it is built: its row, its notices by kind, and its flags' evidence."""
+    """A case as it is built: its row, its plan (its flags and their evidence), its notices."""
 
     row: dict[str, Any]
     plan: PlannedCase
