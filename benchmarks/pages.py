@@ -5,8 +5,21 @@ synthetic-force generator, four detectors, 1,000,000 flags with their evidence, 
 (about 8,000 live) with their flags, decisions, notices to the subject and version history. The
 rows are loaded with COPY: they are fixtures, not governed writes, so they bypass the services,
 but each is a row the services could have written (a case's trace is the threshold evaluation of
-its own flags, its decisions follow the workflow, its history follows its decisions). A second,
-small database (500 subjects, 10,000 flags, 500 cases) is built the same way.
+its own flags, its decisions follow the workflow, its history follows its decisions, its notices
+go when notices.py sends them), and the audit log holds the events the services would have
+written for them, hashed by audit.chain and audit.insert_only in one chain in time order: a
+flag.received per flag, a case.opened per case, a case.flags_attached per flag that joined one,
+a notification.sent per notice sent and, per decision, the event casework.services.review
+writes, with the decision's row hash. (The set-up's own events, written through the services
+as the build runs, come first in the chain, so their times are later than the fixtures'.)
+A second, small database (500 subjects, 10,000 flags, 500 cases) is built the same way.
+
+A build ends with the application's own checks: manage.py verify_audit (the hash chain, and every
+decision against the event that recorded it) and the history against the rows (each case's and
+flag's latest history row holds the row's values; a case's history changes state once for each
+decision that changed it, and its decisions lead from open to its state). A build that fails
+them stops with the problems and a nonzero exit, unmarked, so --reuse never keeps it. --check
+runs the same checks on reused databases.
 
 Then a reviewer in Professional Standards signs in with Django's test client and requests, in
 process, a bare page that renders only the base template, the work queue (first page, filtered,
@@ -14,7 +27,8 @@ sorted, deep in the pages) and case pages, printing the median and 95th-percenti
 SQL query count of each against the targets: 95th percentile under 150 ms and at most three times
 the bare page's, and the same query count on the small data as on the full.
 
-    .venv/bin/python benchmarks/pages.py [--requests 200] [--pages html|api] [--reuse] [--explain]
+    .venv/bin/python benchmarks/pages.py [--requests 200] [--pages html|api] [--reuse] [--check]
+                                         [--explain]
 
 Both databases (--database, default scrutiny_bench_pages, and the same name with _small) are
 dropped and rebuilt at the start, unless --reuse is given: it keeps a database an earlier run
@@ -24,6 +38,7 @@ finished building. Never point --database at a database you want to keep. Needs 
 
 import argparse
 import bisect
+import heapq
 import itertools
 import json
 import os
@@ -36,18 +51,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import psycopg
+
+# The apps of this checkout, not of the one the shared virtualenv was installed from: run as a
+# script, the script's own directory, not the checkout, heads the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from audit.chain import canonical_json, sha256_hex
 from detectors.force_people import Force, build_force
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db import models
     from django.test import Client
 
-    from casework.thresholds import CategoryRule
+    from audit.actors import Actor
+    from casework.thresholds import CategoryRule, Evaluation
 
 PG = "postgres://postgres@127.0.0.1:5432"
 # Written on a database once its build has finished, so --reuse never keeps a half-built one.
@@ -291,16 +313,16 @@ def copy_rows(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
 
 @dataclass(frozen=True)
 class Staff:
-    """The users who act on cases: the system, reviewers and senior reviewers."""
+    """The users who act on cases: the system, reviewers and senior reviewers; and every
+    actor the audit log names (detectors' service users too), by user id."""
 
     system: int
     reviewers: list[int]
     seniors: list[int]
+    actors: dict[int, "Actor"]
 
     def role(self, user_id: int) -> str:
-        if user_id == self.system:
-            return "system"
-        return "senior_reviewer" if user_id in self.seniors else "reviewer"
+        return str(self.actors[user_id].role)
 
 
 @dataclass(frozen=True)
@@ -415,10 +437,13 @@ def category_weights(force: Force, reviewers: int) -> dict[str, list[float]]:
     return cumulative
 
 
-def set_up_people() -> Staff:
-    """The system user, the four detectors and the reviewers, through the services."""
+def set_up_people(detectors: dict[str, tuple[int, int]]) -> Staff:
+    """The system user and the reviewers, through the services; with the detectors' service
+    users, everyone the audit log will name."""
+    from django.contrib.auth.models import User
+
     from accounts.services import create_user
-    from audit.actors import Role, system_actor
+    from audit.actors import Actor, Role, system_actor
     from flags.models import Subject
 
     actor = system_actor()
@@ -437,7 +462,14 @@ def set_up_people() -> Staff:
         )
         for n, number in enumerate(numbers)
     ]
-    return Staff(actor.user.pk, [u.pk for u in reviewers], [u.pk for u in seniors])
+    services = User.objects.filter(pk__in=[user for _, user in detectors.values()])
+    actors = {
+        actor.user_id: actor,
+        **{u.pk: Actor(u, Role.SENIOR_REVIEWER) for u in seniors},
+        **{u.pk: Actor(u, Role.REVIEWER) for u in reviewers},
+        **{u.pk: Actor(u, Role.DETECTOR) for u in services},
+    }
+    return Staff(actor.user.pk, [u.pk for u in reviewers], [u.pk for u in seniors], actors)
 
 
 def register_detectors() -> dict[str, tuple[int, int]]:
@@ -785,42 +817,82 @@ CASE_COLUMNS = (
 CASE_HISTORY_COLUMNS = (
     *CASE_COLUMNS, "history_date", "history_change_reason", "history_type", "history_user_id",
 )  # fmt: skip
-DECISION_COLUMNS = (
-    "id", "case_id", "kind", "outcome", "rationale", "made_at", "made_by_id", "role",
-    "no_conflict_declared", "status_before", "status_after", "policy_version", "evidence_hashes",
-)  # fmt: skip
 CASE_FLAG_COLUMNS = ("id", "case_id", "flag_id", "attached_at", "via", "category")
-NOTIFICATION_COLUMNS = ("id", "case_id", "subject_id", "kind", "created_at", "due_at", "sent_at")
-DECISION_LABELS = {
-    "triage": "review started",
-    "recommendation": "recommendation",
-    "sign_off": "sign-off",
-    "second_signature": "second signature",
-    "hold": "put on hold",
-    "withdrawal": "withdrawal",
-}
+OPENED, ADVERSE, CONCLUDED = "case_opened", "adverse_outcome_pending", "case_concluded"
+
+
+class Event(NamedTuple):
+    """One audit event to append. The chain takes events by time, then ``rank`` (a flag's
+    arrival before what it causes), then ``order`` (the order one action wrote them in)."""
+
+    at: datetime
+    rank: int
+    order: int
+    user: int
+    action: str
+    target_type: str
+    target_id: int
+    reason: str
+    data: dict[str, Any]
 
 
 @dataclass
 class CaseTables:
-    """Rows for the case tables, in the order they are loaded."""
+    """Rows for the case tables, in the order they are loaded, and the audit events that the
+    services would have written for them."""
 
     cases: list[tuple[Any, ...]] = field(default_factory=list)
     history: list[tuple[Any, ...]] = field(default_factory=list)
     links: list[tuple[Any, ...]] = field(default_factory=list)
     decisions: list[tuple[Any, ...]] = field(default_factory=list)
     notices: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    order: Iterator[int] = field(default_factory=itertools.count)
+
+    def event(
+        self, at: datetime, user: int, action: str, target: tuple[str, int], reason: str,
+        data: dict[str, Any],
+    ) -> None:  # fmt: skip
+        self.events.append(Event(at, 1, next(self.order), user, action, *target, reason, data))
+
+
+@dataclass
+class Notice:
+    """A notice to the subject, while its case is built: sent once, when first due or forced."""
+
+    id: int
+    kind: str
+    created_at: datetime
+    due_at: datetime
+    sent_at: datetime | None = None
+
+
+@dataclass
+class CaseState:
+    """A case as it is built: its row, its plan (its flags and their evidence), its notices."""
+
+    row: dict[str, Any]
+    plan: PlannedCase
+    notices: dict[str, Notice]
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
 
 
 @dataclass(frozen=True)
 class Change:
-    """One step of a case's review, as casework.services would record it."""
+    """One step of a case's review, as casework.services would record it: the decision's kind,
+    who made it, the state it leads to, the case's changed fields, the audit action code, and
+    the notices to the subject it sends first (``notify_now``)."""
 
     kind: str
     user: int
     status_after: str
     fields: dict[str, Any]
+    action: str
     outcome: str = ""
+    notices: tuple[str, ...] = ()
 
 
 # A field set to AT_STEP takes the time of the step, as timezone.now() does in the services.
@@ -836,7 +908,7 @@ def start_review(
 ) -> Change:
     user = rng.choice(staff.reviewers + staff.seniors)
     fields = {"assignee_id": user, "review_started_by_id": user, "review_started_at": AT_STEP}
-    return Change("triage", user, "in_review", fields)
+    return Change("triage", user, "in_review", fields, "case.review_started")
 
 
 def recommend(case: dict[str, Any], plan: PlannedCase, rng: random.Random, staff: Staff) -> Change:
@@ -846,20 +918,27 @@ def recommend(case: dict[str, Any], plan: PlannedCase, rng: random.Random, staff
         "recommended_by_id": user,
         "recommended_at": AT_STEP,
     }
-    return Change("recommendation", user, "awaiting_sign_off", fields, plan.outcome)
+    # A recommended referral tells the subject at once.
+    notices = (ADVERSE,) if plan.outcome == "referral" else ()
+    return Change(
+        "recommendation", user, "awaiting_sign_off", fields, "case.recommended", plan.outcome,
+        notices,
+    )  # fmt: skip
 
 
 def sign_off(case: dict[str, Any], plan: PlannedCase, rng: random.Random, staff: Staff) -> Change:
     user = anyone_but(rng, staff.reviewers + staff.seniors, case["recommended_by_id"])
     fields = {"concluded_by_id": user, "outcome": plan.outcome, "concluded_at": AT_STEP}
-    return Change("sign_off", user, "closed", fields, plan.outcome)
+    return Change("sign_off", user, "closed", fields, "case.signed_off", plan.outcome, (CONCLUDED,))
 
 
 def sign_referral(
     case: dict[str, Any], plan: PlannedCase, rng: random.Random, staff: Staff
 ) -> Change:
     user = anyone_but(rng, staff.seniors, case["recommended_by_id"])
-    return Change("sign_off", user, case["status"], {}, "referral")
+    return Change(
+        "sign_off", user, case["status"], {}, "case.referral_signed", "referral", (ADVERSE,)
+    )
 
 
 def second_signature(
@@ -867,17 +946,23 @@ def second_signature(
 ) -> Change:
     user = anyone_but(rng, staff.seniors, case["recommended_by_id"], case["first_signer"])
     fields = {"concluded_by_id": user, "outcome": "referral", "concluded_at": AT_STEP}
-    return Change("second_signature", user, "referred", fields, "referral")
+    return Change(
+        "second_signature", user, "referred", fields, "case.referred", "referral",
+        (ADVERSE, CONCLUDED),
+    )  # fmt: skip
 
 
 def hold(case: dict[str, Any], plan: PlannedCase, rng: random.Random, staff: Staff) -> Change:
-    return Change("hold", staff.system, "on_hold", {"held_from": case["status"]})
+    fields = {"held_from": case["status"]}
+    return Change("hold", staff.system, "on_hold", fields, "case.held")
 
 
 def withdraw(case: dict[str, Any], plan: PlannedCase, rng: random.Random, staff: Staff) -> Change:
-    user = staff.system if case["status"] == "open" else case["assignee_id"]
+    # The system's: a reviewer may withdraw only a case whose data no longer meets the policy,
+    # and these cases' flags still do.
+    user = staff.system
     fields = {"concluded_by_id": user, "concluded_at": AT_STEP, "held_from": ""}
-    return Change("withdrawal", user, "withdrawn", fields)
+    return Change("withdrawal", user, "withdrawn", fields, "case.withdrawn", "", (CONCLUDED,))
 
 
 STEPS: dict[str, Callable[[dict[str, Any], PlannedCase, random.Random, Staff], Change]] = {
@@ -921,7 +1006,7 @@ class Ids:
         return next(self.counters.setdefault(table, itertools.count(1)))
 
 
-def case_trace(plan: PlannedCase, world: World) -> dict[str, Any]:
+def case_evaluation(plan: PlannedCase, world: World) -> "Evaluation":
     """The evaluation that opened the case: the policy applied to its opening flags."""
     from casework.thresholds import CandidateFlag, evaluate
 
@@ -948,14 +1033,21 @@ def case_trace(plan: PlannedCase, world: World) -> dict[str, Any]:
     )
     if not evaluation.met:
         raise AssertionError(f"a planned case does not meet the policy: {evaluation.as_trace()}")
-    return evaluation.as_trace()
+    if sorted(evaluation.counted_flag_ids()) != sorted(f.id for f in opening):
+        # The service links only the flags that count; the plan's evidence assumes all do.
+        raise AssertionError(f"a planned case's opening flags do not all count: {opening}")
+    return evaluation
 
 
-def new_case_row(case_id: int, plan: PlannedCase, world: World) -> dict[str, Any]:
+def new_case_row(
+    case_id: int, plan: PlannedCase, world: World, trace: dict[str, Any]
+) -> dict[str, Any]:
+    from django.conf import settings
+
     return {
         "id": case_id,
         "status": "open",
-        "trace": json.dumps(case_trace(plan, world)),
+        "trace": json.dumps(trace),
         "opened_at": plan.opened_at,
         "legal_hold": False,
         "assignee_id": None,
@@ -964,7 +1056,7 @@ def new_case_row(case_id: int, plan: PlannedCase, world: World) -> dict[str, Any
         "policy_id": world.policy_id,
         "concluded_at": None,
         "concluded_by_id": None,
-        "due_on": plan.opened_at.date() + 28 * DAY,
+        "due_on": plan.opened_at.date() + settings.CASE_REVIEW_DUE_DAYS * DAY,
         "held_from": "",
         "outcome": "",
         "recommended_at": None,
@@ -982,74 +1074,169 @@ def history_row(
     return (*(case[c] for c in CASE_COLUMNS), when, reason, kind, user)
 
 
+def model_row(model: type["models.Model"], values: dict[str, Any]) -> tuple[Any, ...]:
+    """A row for COPY in the model's column order (``copy_columns``): a column not given takes
+    the model's default, as audit.bulk_writes.insert_rows does; JSON goes as text."""
+    from django.db import models
+
+    row = []
+    for column in model._meta.concrete_fields:
+        value = values[column.attname] if column.attname in values else column.get_default()
+        if isinstance(column, models.JSONField) and value is not None:
+            value = json.dumps(value)
+        row.append(value)
+    return tuple(row)
+
+
+def copy_columns(model: type["models.Model"]) -> tuple[str, ...]:
+    return tuple(column.attname for column in model._meta.concrete_fields)
+
+
+def mark_sent(
+    tables: CaseTables, state: CaseState, notice: Notice, when: datetime, user: int
+) -> None:
+    """As notices._mark_sent: the notice is sent now, and its audit event names it."""
+    notice.sent_at = when
+    data = {"case": state.id, "subject": state.row["subject_id"], "kind": notice.kind}
+    target = ("casework.notification", notice.id)
+    tables.event(when, user, "notification.sent", target, "the subject is told", data)
+
+
+def notify_now(
+    tables: CaseTables, ids: Ids, state: CaseState, kind: str, when: datetime, user: int
+) -> None:
+    """As notices.notify_now: the case-opened notice if still pending, then ``kind``'s."""
+    for each in dict.fromkeys([OPENED, kind]):
+        notice = state.notices.get(each)
+        if notice is None:
+            notice = state.notices[each] = Notice(ids.next("notice"), each, when, when)
+        if notice.sent_at is None:
+            mark_sent(tables, state, notice, when, user)
+
+
+def send_due(tables: CaseTables, state: CaseState, until: datetime, system: int) -> None:
+    """As the scheduled send_due_notifications, taken to run the moment a notice falls due."""
+    for notice in state.notices.values():
+        if notice.sent_at is None and notice.due_at <= until:
+            mark_sent(tables, state, notice, notice.due_at, system)
+
+
 def record_step(
-    tables: CaseTables, ids: Ids, case: dict[str, Any], plan: PlannedCase, change: Change,
-    when: datetime, world: World,
-) -> None:  # fmt: skip
-    """Write the decision, the case's new state and its history row, as services._record does."""
-    decision_id = ids.next("decision")
+    tables: CaseTables, ids: Ids, state: CaseState, change: Change, when: datetime, world: World
+) -> None:
+    """Write the notices it sends, the decision, the case's new state with its history row, and
+    the decision's audit event, as casework.services.review._record does."""
+    from audit.insert_only import row_hash
+    from casework.models import Decision, DecisionKind
+
+    case, plan = state.row, state.plan
+    for kind in change.notices:
+        notify_now(tables, ids, state, kind, when, change.user)
     hashes = sorted({h for f in plan.flags if f.received_at <= when for h in f.evidence_hashes})
-    tables.decisions.append(
-        (
-            decision_id, case["id"], change.kind, change.outcome, RATIONALES[change.kind], when,
-            change.user, world.staff.role(change.user), True, case["status"], change.status_after,
-            world.policy_version, json.dumps(hashes),
-        )
-    )  # fmt: skip
+    values = {
+        "id": ids.next("decision"), "case_id": case["id"], "kind": change.kind,
+        "outcome": change.outcome, "rationale": RATIONALES[change.kind], "made_at": when,
+        "made_by_id": change.user, "role": world.staff.role(change.user),
+        "on_behalf_of_id": None, "no_conflict_declared": True, "status_before": case["status"],
+        "status_after": change.status_after, "policy_version": world.policy_version,
+        "evidence_hashes": hashes, "deferred_until": None, "assigned_to_id": None,
+    }  # fmt: skip
+    tables.decisions.append(model_row(Decision, values))
     if change.kind == "sign_off" and change.outcome == "referral":
         case["first_signer"] = change.user  # not a column: the second signer must differ
     fields = {name: when if value is AT_STEP else value for name, value in change.fields.items()}
     if change.status_after != case["status"]:
         fields.update(status=change.status_after, status_changed_at=when)
+    label = DecisionKind(change.kind).label.lower()
     if fields:
         case.update(fields)
-        reason = f"{DECISION_LABELS[change.kind]} (decision {decision_id})"
+        reason = f"{label} (decision {values['id']})"
         tables.history.append(history_row(case, when, reason, "~", change.user))
+    data = {
+        "decision": values["id"],
+        "kind": change.kind,
+        "outcome": change.outcome,
+        "from": values["status_before"],
+        "to": values["status_after"],
+        "policy_version": world.policy_version,
+        "evidence_hashes": sha256_of(hashes),
+        "rationale_hash": sha256_hex(values["rationale"].encode("utf-8")),
+        "no_conflict_declared": True,
+        "row_hash": row_hash(Decision(**values)),
+    }
+    tables.event(when, change.user, change.action, ("casework.case", case["id"]), label, data)
 
 
-def notices(tables: CaseTables, ids: Ids, case: dict[str, Any], now: datetime) -> None:
-    """The notices to the subject: the case-opened notice a day after opening (sent at once if
-    an adverse recommendation or a conclusion came first), and those that were sent at once."""
-    opened = case["opened_at"]
-    sent_early = [t for t in (case["recommended_at"], case["concluded_at"]) if t is not None]
-    due = opened + DAY
-    sent = min([due, *sent_early]) if min([due, *sent_early]) <= now else None
-    rows = [("case_opened", opened, due, sent)]
-    if case["recommended_outcome"] == "referral" or case["outcome"] == "referral":
-        rows.append(("adverse_outcome_pending", *[case["recommended_at"]] * 3))
-    if case["concluded_at"] is not None:
-        rows.append(("case_concluded", *[case["concluded_at"]] * 3))
-    for kind, created, due_at, sent_at in rows:
-        tables.notices.append(
-            (ids.next("notice"), case["id"], case["subject_id"], kind, created, due_at, sent_at)
-        )
+def open_case(tables: CaseTables, ids: Ids, plan: PlannedCase, world: World) -> CaseState:
+    """As opening.open_or_update_cases_for_new_flags: the case, its first history row, its
+    links, its case-opened notice and audit event; later, a joining flag's link and event."""
+    from django.conf import settings
 
-
-def links(tables: CaseTables, ids: Ids, case_id: int, plan: PlannedCase) -> None:
+    evaluation = case_evaluation(plan, world)
+    trace = evaluation.as_trace()
+    case_id, system, version = ids.next("case"), world.staff.system, world.policy_version
+    case = new_case_row(case_id, plan, world, trace)
+    reason = f"threshold met under policy v{version}"
+    tables.history.append(history_row(case, plan.opened_at, reason, "+", system))
+    data = {
+        "subject": plan.subject,
+        "policy_version": version,
+        "flags": evaluation.counted_flag_ids(),
+        "trace_hash": sha256_of(trace),
+    }
+    tables.event(plan.opened_at, system, "case.opened", ("casework.case", case_id), reason, data)
+    delay = timedelta(hours=settings.SUBJECT_NOTICE_DELAY_HOURS)
+    notice = Notice(ids.next("notice"), OPENED, plan.opened_at, plan.opened_at + delay)
     for f in plan.flags:
         attached, via = (f.received_at, "joining") if f.joining else (plan.opened_at, "opening")
         tables.links.append((ids.next("link"), case_id, f.id, attached, via, plan.category))
+        if f.joining:
+            data = {"flags": [f.id], "policy_version": version}
+            reason = f"new flags count under policy v{version}"
+            tables.event(f.received_at, system, "case.flags_attached", ("casework.case", case_id),
+                          reason, data)  # fmt: skip
+    return CaseState(case, plan, {OPENED: notice})
 
 
 def build_case(
     tables: CaseTables, ids: Ids, rng: random.Random, plan: PlannedCase, world: World
 ) -> None:
-    case_id = ids.next("case")
-    case = new_case_row(case_id, plan, world)
-    reason = f"threshold met under policy v{world.policy_version}"
-    tables.history.append(history_row(case, plan.opened_at, reason, "+", world.staff.system))
+    state = open_case(tables, ids, plan, world)
     names = story(rng, plan)
     for name, when in zip(names, step_times(rng, plan, len(names), world.now), strict=True):
-        change = STEPS[name](case, plan, rng, world.staff)
-        record_step(tables, ids, case, plan, change, when, world)
-    if case["status"] != plan.status:
-        raise AssertionError(f"case {case_id} ended {case['status']}, planned {plan.status}")
-    tables.cases.append(tuple(case[c] for c in CASE_COLUMNS))
-    links(tables, ids, case_id, plan)
-    notices(tables, ids, case, world.now)
+        send_due(tables, state, when, world.staff.system)
+        change = STEPS[name](state.row, plan, rng, world.staff)
+        record_step(tables, ids, state, change, when, world)
+    send_due(tables, state, world.now, world.staff.system)
+    if state.row["status"] != plan.status:
+        raise AssertionError(f"case {state.id} ended {state.row['status']}, planned {plan.status}")
+    tables.cases.append(tuple(state.row[c] for c in CASE_COLUMNS))
+    tables.notices += [notice_row(state, notice) for notice in state.notices.values()]
 
 
-def load_cases(dsn: str, rng: random.Random, plans: list[PlannedCase], world: World) -> None:
+def notice_row(state: CaseState, notice: Notice) -> tuple[Any, ...]:
+    values = {
+        "id": notice.id,
+        "case_id": state.id,
+        "subject_id": state.row["subject_id"],
+        "kind": notice.kind,
+        "created_at": notice.created_at,
+        "due_at": notice.due_at,
+        "sent_at": notice.sent_at,
+    }
+    return model_row(notification_model(), values)
+
+
+def notification_model() -> type["models.Model"]:
+    from casework.models import Notification
+
+    return Notification
+
+
+def load_cases(dsn: str, rng: random.Random, plans: list[PlannedCase], world: World) -> list[Event]:
+    """Load the cases and what hangs from them; return their audit events, in chain order."""
+    from casework.models import Decision
+
     tables, ids = CaseTables(), Ids()
     for plan in plans:
         build_case(tables, ids, rng, plan, world)
@@ -1057,8 +1244,265 @@ def load_cases(dsn: str, rng: random.Random, plans: list[PlannedCase], world: Wo
         copy_rows(conn, "casework_case", CASE_COLUMNS, tables.cases)
         copy_rows(conn, "casework_historicalcase", CASE_HISTORY_COLUMNS, tables.history)
         copy_rows(conn, "casework_caseflag", CASE_FLAG_COLUMNS, tables.links)
-        copy_rows(conn, "casework_decision", DECISION_COLUMNS, tables.decisions)
-        copy_rows(conn, "casework_notification", NOTIFICATION_COLUMNS, tables.notices)
+        copy_rows(conn, "casework_decision", copy_columns(Decision), tables.decisions)
+        copy_rows(conn, "casework_notification", copy_columns(notification_model()), tables.notices)
+    return sorted(tables.events, key=chain_order)
+
+
+def chain_order(event: Event) -> tuple[datetime, int, int]:
+    return event.at, event.rank, event.order
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+# Each flag's evidence ids and content hashes, in position order, as ingest lists them.
+FLAG_EVENTS_SQL = """
+SELECT f.received_at, f.id, f.detector_id, f.detector_version, f.subject_id, f.category, f.score,
+       f.content_hash, f.external_id,
+       coalesce(array_agg(e.id ORDER BY fe.position) FILTER (WHERE e.id IS NOT NULL), '{}'),
+       coalesce(array_agg(e.content_hash ORDER BY fe.position) FILTER (WHERE e.id IS NOT NULL),
+                '{}')
+FROM flags_flag f
+LEFT JOIN flags_flagevidence fe ON fe.flag_id = f.id
+LEFT JOIN flags_evidencerecord e ON e.id = fe.evidence_id
+GROUP BY f.id
+ORDER BY f.received_at, f.id
+"""
+
+
+def flag_events(conn: psycopg.Connection[Any], world: World) -> Iterator[Event]:
+    """Each flag's ``flag.received`` event, in the shape flags.services._store writes it, read
+    back from the rows as stored, in the order the flags arrived."""
+    slugs = {detector: (slug, user) for slug, (detector, user) in world.detectors.items()}
+    with conn.cursor(name="flag_events") as cursor:
+        cursor.itersize = 20_000
+        cursor.execute(FLAG_EVENTS_SQL)
+        for row in cursor:
+            at, flag_id, detector, version, subject, category, score = row[:7]
+            content_hash, external_id, evidence_ids, evidence_hashes = row[7:]
+            slug, user = slugs[detector]
+            data = {
+                "detector": detector,
+                "detector_version": version,
+                "subject": subject,
+                "category": category,
+                "score": score,
+                "content_hash": content_hash,
+                "evidence": [[i, h] for i, h in zip(evidence_ids, evidence_hashes, strict=True)],
+            }
+            reason = f"flag {external_id} from detector {slug}"
+            yield Event(at, 0, flag_id, user, "flag.received", "flags.flag", flag_id, reason, data)
+
+
+def audit_columns() -> list[str]:
+    """The audit log's columns, which must be the hashed fields and the hash: a new column
+    would need a value here, and a hashed field this script does not know would break it."""
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+
+    columns = [column.attname for column in AuditEvent._meta.concrete_fields]
+    if set(columns) != {*AuditEvent(occurred_at=timezone.now()).chain_fields(), "hash"}:
+        raise AssertionError(f"the audit log's columns changed: {columns}")
+    return columns
+
+
+def write_chain(dsn: str, case_events: list[Event], world: World) -> int:
+    """Append the events the services would have written (flags' arrivals, cases' openings,
+    decisions, notices), merged in time order, to the chain the set-up's services began; one
+    COPY. Hashes come from audit.chain, the same code verify_audit checks them with."""
+    from audit.chain import GENESIS_HASH, canonical_json, canonical_time, event_hash
+    from audit.registry import require
+
+    columns = audit_columns()
+    people = {user: (a.username, str(a.role)) for user, a in world.staff.actors.items()}
+    count = 0
+    with psycopg.connect(dsn) as read, psycopg.connect(dsn) as write:
+        head = write.execute("SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1")
+        seq, prev_hash = head.fetchone() or (0, GENESIS_HASH)
+        events = heapq.merge(flag_events(read, world), case_events, key=chain_order)
+        known: set[str] = set()
+        with write.cursor().copy(copy_sql("audit_auditevent", columns)) as copy:
+            for event in events:
+                if event.action not in known:
+                    known.add(require(event.action))
+                seq += 1
+                username, role = people[event.user]
+                fields = {
+                    "seq": seq,
+                    "occurred_at": canonical_time(event.at),
+                    "actor_user_id": event.user,
+                    "actor_username": username,
+                    "actor_role": role,
+                    "on_behalf_of_user_id": None,
+                    "action": event.action,
+                    "target_type": event.target_type,
+                    "target_id": str(event.target_id),
+                    "reason": event.reason[:300],
+                    "data": event.data,
+                    "prev_hash": prev_hash,
+                }
+                prev_hash = event_hash(fields)
+                fields.update(
+                    occurred_at=event.at,
+                    data=canonical_json(event.data).decode("utf-8"),
+                    hash=prev_hash,
+                )
+                copy.write_row([fields[column] for column in columns])
+                count += 1
+    return count
+
+
+# --- checks: the data passes the application's own --------------------------------------------
+
+
+def verify_audit() -> tuple[list[str], str]:
+    """Run manage.py verify_audit on the current database: its problems (none when intact) and
+    its report."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    try:
+        call_command("verify_audit", stdout=out)
+    except CommandError as failure:
+        return [f"verify_audit: {failure}"], out.getvalue().strip()
+    return [], out.getvalue().strip()
+
+
+def latest_history_differs(model: type["models.Model"]) -> list[str]:
+    """Rows of ``model`` whose latest history row is missing, a deletion, or holds other values
+    than the row: one SQL aggregate over the table and its history."""
+    from django.db import connection
+
+    history = model.history.model  # type: ignore[attr-defined]
+    quote = connection.ops.quote_name
+    tracked = [quote(column.column) for column in history.tracked_fields]
+    own = ", ".join(f"r.{column}" for column in tracked)
+    theirs = ", ".join(f"h.{column}" for column in tracked)
+    differs = f"h.history_type = '-' OR ({own}) IS DISTINCT FROM ({theirs})"
+    sql = f"""
+        SELECT count(*) FILTER (WHERE h.history_id IS NULL),
+               count(*) FILTER (WHERE h.history_id IS NOT NULL AND ({differs})),
+               (array_agg(r.id ORDER BY r.id)
+                    FILTER (WHERE h.history_id IS NULL OR {differs}))[1:5]
+        FROM {quote(model._meta.db_table)} r
+        LEFT JOIN (
+            SELECT DISTINCT ON (id) * FROM {quote(history._meta.db_table)}
+            ORDER BY id, history_date DESC, history_id DESC
+        ) h ON h.id = r.id
+    """  # noqa: S608 - names from the models
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        missing, different, examples = cursor.fetchone()
+    label = model._meta.label_lower
+    problems = []
+    if missing:
+        problems.append(f"{missing} {label} rows have no history row (e.g. ids {examples})")
+    if different:
+        problems.append(
+            f"{different} {label} rows differ from their latest history row (e.g. ids {examples})"
+        )
+    return problems
+
+
+# Per case: whether its decisions chain (each starts where the last ended, from open, and the
+# last ends where the case is), and whether its history has one creation row, first, and one
+# change of status per decision that changed it.
+CASE_STORY_SQL = """
+WITH decided AS (
+    SELECT case_id,
+           count(*) FILTER (WHERE status_before <> status_after) AS changes,
+           count(*) FILTER (WHERE status_before <> previous) AS breaks,
+           (array_agg(status_after ORDER BY made_at DESC, id DESC))[1] AS last_status
+    FROM (
+        SELECT case_id, id, made_at, status_before, status_after,
+               coalesce(lag(status_after) OVER (PARTITION BY case_id ORDER BY made_at, id),
+                        'open') AS previous
+        FROM casework_decision
+    ) d
+    GROUP BY case_id
+), told AS (
+    SELECT id,
+           count(*) FILTER (WHERE history_type = '+') AS created,
+           count(*) FILTER (WHERE history_type = '+' AND previous IS NOT NULL) AS created_late,
+           count(*) FILTER (WHERE status <> previous) AS changes
+    FROM (
+        SELECT id, status, history_type,
+               lag(status) OVER (PARTITION BY id ORDER BY history_date, history_id) AS previous
+        FROM casework_historicalcase
+    ) h
+    GROUP BY id
+)
+SELECT
+    count(*) FILTER (WHERE coalesce(t.created, 0) <> 1 OR t.created_late > 0),
+    count(*) FILTER (WHERE coalesce(t.changes, 0) <> coalesce(d.changes, 0)),
+    count(*) FILTER (WHERE d.breaks > 0 OR coalesce(d.last_status, 'open') <> c.status),
+    (array_agg(c.id ORDER BY c.id) FILTER (
+        WHERE coalesce(t.created, 0) <> 1 OR t.created_late > 0
+           OR coalesce(t.changes, 0) <> coalesce(d.changes, 0)
+           OR d.breaks > 0 OR coalesce(d.last_status, 'open') <> c.status))[1:5]
+FROM casework_case c
+LEFT JOIN decided d ON d.case_id = c.id
+LEFT JOIN told t ON t.id = c.id
+"""
+# Decisions that changed a case's state with no history row naming them in that state.
+UNTOLD_DECISIONS_SQL = """
+SELECT count(*), (array_agg(d.id ORDER BY d.id))[1:5]
+FROM casework_decision d
+WHERE d.status_before <> d.status_after
+  AND NOT EXISTS (
+      SELECT 1 FROM casework_historicalcase h
+      WHERE h.id = d.case_id AND h.status = d.status_after
+        AND h.history_change_reason LIKE '%%(decision ' || d.id || ')'
+  )
+"""
+
+
+def case_story_problems() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(CASE_STORY_SQL)
+        created, changes, breaks, examples = cursor.fetchone()
+        cursor.execute(UNTOLD_DECISIONS_SQL)
+        untold, decisions = cursor.fetchone()
+    found = [
+        (created, "cases without exactly one creation history row, first"),
+        (changes, "cases whose history changes state other than their decisions do"),
+        (breaks, "cases whose decisions do not lead from open to the case's state"),
+    ]
+    problems = [f"{n} {what}" for n, what in found if n]
+    if problems:
+        problems.append(f"the first cases at fault: ids {examples}")
+    if untold:
+        problems.append(f"{untold} state-changing decisions have no history row (e.g. {decisions})")
+    return problems
+
+
+def history_problems() -> list[str]:
+    """The history is consistent with the rows: each case's and flag's latest history row holds
+    the row's values, and a case's history changes state once per decision that changed it."""
+    from casework.models import Case
+    from flags.models import Flag
+
+    return [*latest_history_differs(Flag), *latest_history_differs(Case), *case_story_problems()]
+
+
+def check_database(name: str) -> None:
+    """Stop, with a clear message and a nonzero exit, unless ``name`` passes verify_audit and
+    its history is consistent with its rows: no timings are printed over bad data."""
+    use_database(name)
+    with stage("check: verify_audit"):
+        audit, report = verify_audit()
+    print("\n".join(f"    {line}" for line in report.splitlines()))
+    with stage("check: history against the rows"):
+        history = history_problems()
+    problems = audit + history
+    if problems:
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        sys.exit(f"Database {name} fails the application's own checks; no timings:\n{listed}")
 
 
 # --- the build --------------------------------------------------------------------------------
@@ -1097,11 +1541,12 @@ def load_force(dsn: str, sizes: Sizes, seed: int) -> World:
     force = build_force(sizes.subjects - extra, seed)
     staff_numbers = load_subjects(dsn, force)
     policy_id, policy_version, rules = active_policy()
+    detectors = register_detectors()
     return World(
         staff_numbers=staff_numbers,
         weights=category_weights(force, extra),
-        detectors=register_detectors(),
-        staff=set_up_people(),
+        detectors=detectors,
+        staff=set_up_people(detectors),
         policy_id=policy_id,
         policy_version=policy_version,
         rules=rules,
@@ -1128,15 +1573,25 @@ def build(name: str, sizes: Sizes, seed: int) -> float:
     with stage("flag history (INSERT ... SELECT)"), psycopg.connect(dsn) as conn:
         conn.execute(FLAG_HISTORY_SQL)
     with stage("cases, links, decisions, notices, history"):
-        load_cases(dsn, rng, plans, world)
+        case_events = load_cases(dsn, rng, plans, world)
+    started_chain = time.perf_counter()
+    with stage("audit events: hash chain (COPY)"):
+        events = write_chain(dsn, case_events, world)
+    chain_seconds = time.perf_counter() - started_chain
     with stage("sequences, VACUUM ANALYZE"):
         finish(dsn)
+    built = time.perf_counter() - started
+    print(f"  {events:,} audit events added {chain_seconds:.0f} s of {built:.0f} s")
+    check_database(name)
     mark_built(name, sizes)
     return time.perf_counter() - started
 
 
-def ensure_built(name: str, sizes: Sizes, *, reuse: bool, seed: int) -> float | None:
-    """Build ``name`` unless reusing one an earlier run finished; the build's seconds, or None."""
+def ensure_built(
+    name: str, sizes: Sizes, *, reuse: bool, seed: int, check: bool = False
+) -> float | None:
+    """Build ``name`` unless reusing one an earlier run finished; the build's seconds, or None.
+    A build is checked before it is marked finished; a reused one only with ``check``."""
     if reuse and is_built(name, sizes):
         print(f"Reusing database {name} (applying any new migrations).")
         from django.core.management import call_command
@@ -1145,6 +1600,8 @@ def ensure_built(name: str, sizes: Sizes, *, reuse: bool, seed: int) -> float | 
         call_command("migrate", interactive=False, verbosity=0)
         with psycopg.connect(f"{PG}/{name}", autocommit=True) as conn:
             conn.execute("ANALYZE")
+        if check:
+            check_database(name)
         return None
     print(f"Building database {name}: {sizes.subjects:,} subjects, {sizes.flags:,} flags, ...")
     seconds = build(name, sizes, seed)
@@ -1163,6 +1620,7 @@ COUNTED = {
     "notifications": "casework_notification",
     "case history rows": "casework_historicalcase",
     "flag history rows": "flags_historicalflag",
+    "audit events": "audit_auditevent",
 }
 
 
@@ -1384,6 +1842,9 @@ def main() -> None:
     parser.add_argument("--pages", choices=["html", "api"], default="html")
     parser.add_argument("--database", default="scrutiny_bench_pages")
     parser.add_argument("--reuse", action="store_true", help="keep databases already built")
+    parser.add_argument(
+        "--check", action="store_true", help="check reused databases as a build is checked"
+    )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN each page's slowest query")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -1391,8 +1852,8 @@ def main() -> None:
     small_name = f"{args.database}_small"
     configure_django(args.database)
     seconds = [
-        ensure_built(small_name, SMALL, reuse=args.reuse, seed=args.seed),
-        ensure_built(args.database, FULL, reuse=args.reuse, seed=args.seed),
+        ensure_built(small_name, SMALL, reuse=args.reuse, seed=args.seed, check=args.check),
+        ensure_built(args.database, FULL, reuse=args.reuse, seed=args.seed, check=args.check),
     ]
     print(f"Measuring the {args.pages} pages, {args.requests} requests each ...")
     try:
