@@ -1178,24 +1178,38 @@ def open_case(tables: CaseTables, ids: Ids, plan: PlannedCase, world: World) -> 
     case = new_case_row(case_id, plan, world, trace)
     reason = f"threshold met under policy v{version}"
     tables.history.append(history_row(case, plan.opened_at, reason, "+", system))
+    links = []
+    for f in plan.flags:
+        attached, via = (f.received_at, "joining") if f.joining else (plan.opened_at, "opening")
+        links.append((ids.next("link"), case_id, f.id, attached, via, plan.category))
+    tables.links += links
+    opening = [link for link, f in zip(links, plan.flags, strict=True) if not f.joining]
     data = {
         "subject": plan.subject,
         "policy_version": version,
         "flags": evaluation.counted_flag_ids(),
         "trace_hash": sha256_of(trace),
+        **named_links(opening),
     }
     tables.event(plan.opened_at, system, "case.opened", ("casework.case", case_id), reason, data)
     delay = timedelta(hours=settings.SUBJECT_NOTICE_DELAY_HOURS)
     notice = Notice(ids.next("notice"), OPENED, plan.opened_at, plan.opened_at + delay)
-    for f in plan.flags:
-        attached, via = (f.received_at, "joining") if f.joining else (plan.opened_at, "opening")
-        tables.links.append((ids.next("link"), case_id, f.id, attached, via, plan.category))
+    for link, f in zip(links, plan.flags, strict=True):
         if f.joining:
-            data = {"flags": [f.id], "policy_version": version}
+            data = {"flags": [f.id], "policy_version": version, **named_links([link])}
             reason = f"new flags count under policy v{version}"
             tables.event(f.received_at, system, "case.flags_attached", ("casework.case", case_id),
                           reason, data)  # fmt: skip
     return CaseState(case, plan, {OPENED: notice})
+
+
+def named_links(links: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The ids of a case's new flag links and the hash of their rows, as opening names them."""
+    from audit.insert_only import row_hash
+    from casework.models import CaseFlag
+
+    rows = [CaseFlag(**dict(zip(CASE_FLAG_COLUMNS, link, strict=True))) for link in links]
+    return {"case_flags": [row.pk for row in rows], "row_hash": row_hash(rows)}
 
 
 def build_case(
@@ -1261,6 +1275,9 @@ SELECT f.received_at, f.id, f.detector_id, f.detector_version, f.subject_id, f.c
        f.content_hash, f.external_id,
        coalesce(array_agg(e.id ORDER BY fe.position) FILTER (WHERE e.id IS NOT NULL), '{}'),
        coalesce(array_agg(e.content_hash ORDER BY fe.position) FILTER (WHERE e.id IS NOT NULL),
+                '{}'),
+       coalesce(array_agg(fe.id ORDER BY fe.position) FILTER (WHERE fe.id IS NOT NULL), '{}'),
+       coalesce(array_agg(fe.position ORDER BY fe.position) FILTER (WHERE fe.id IS NOT NULL),
                 '{}')
 FROM flags_flag f
 LEFT JOIN flags_flagevidence fe ON fe.flag_id = f.id
@@ -1273,14 +1290,21 @@ ORDER BY f.received_at, f.id
 def flag_events(conn: psycopg.Connection[Any], world: World) -> Iterator[Event]:
     """Each flag's ``flag.received`` event, in the shape flags.services._store writes it, read
     back from the rows as stored, in the order the flags arrived."""
+    from audit.insert_only import row_hash
+    from flags.models import FlagEvidence
+
     slugs = {detector: (slug, user) for slug, (detector, user) in world.detectors.items()}
     with conn.cursor(name="flag_events") as cursor:
         cursor.itersize = 20_000
         cursor.execute(FLAG_EVENTS_SQL)
         for row in cursor:
             at, flag_id, detector, version, subject, category, score = row[:7]
-            content_hash, external_id, evidence_ids, evidence_hashes = row[7:]
+            content_hash, external_id, evidence_ids, evidence_hashes, link_ids, positions = row[7:]
             slug, user = slugs[detector]
+            links = [
+                FlagEvidence(pk=pk, flag_id=flag_id, evidence_id=evidence, position=position)
+                for pk, evidence, position in zip(link_ids, evidence_ids, positions, strict=True)
+            ]
             data = {
                 "detector": detector,
                 "detector_version": version,
@@ -1289,6 +1313,8 @@ def flag_events(conn: psycopg.Connection[Any], world: World) -> Iterator[Event]:
                 "score": score,
                 "content_hash": content_hash,
                 "evidence": [[i, h] for i, h in zip(evidence_ids, evidence_hashes, strict=True)],
+                "flag_evidence": link_ids,
+                "row_hash": row_hash(links),
             }
             reason = f"flag {external_id} from detector {slug}"
             yield Event(at, 0, flag_id, user, "flag.received", "flags.flag", flag_id, reason, data)
