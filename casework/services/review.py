@@ -13,7 +13,8 @@ nothing.
 function for its action.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -123,15 +124,9 @@ def start_review(
     expected_status: str | None = None,
 ) -> Decision:
     """A reviewer takes an open case: they become its assignee."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.START_REVIEW,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.START_REVIEW, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         now = timezone.now()
         change = _Change(
             DecisionKind.TRIAGE,
@@ -152,15 +147,9 @@ def recommend(
 ) -> Decision:
     """The assignee recommends an outcome for someone else to sign. A recommended referral tells
     the subject at once, deferral or not: they always hear before an adverse outcome is signed."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.RECOMMEND,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.RECOMMEND, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         chosen = _outcome(outcome)
         notices = []
         if chosen in ADVERSE_OUTCOMES:
@@ -189,15 +178,9 @@ def sign_off(
     expected_status: str | None = None,
 ) -> Decision:
     """A reviewer who did not recommend it signs a non-adverse outcome, closing the case."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.SIGN_OFF,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.SIGN_OFF, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         signed = _signed_outcome(case, outcome, recommendation_id)
         change = _Change(
             DecisionKind.SIGN_OFF,
@@ -221,15 +204,9 @@ def sign_referral(
 ) -> Decision:
     """A senior reviewer signs a recommended referral; the second distinct senior signature on
     the same recommendation and evidence refers the case."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.SIGN_REFERRAL,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.SIGN_REFERRAL, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         signed = _signed_outcome(case, outcome, recommendation_id)
         signatures = len(selectors.referral_signatures(case)) + 1
         # The notice goes when a referral is recommended; this is the guarantee, not the rule.
@@ -263,15 +240,11 @@ def return_for_correction(
     expected_status: str | None = None,
 ) -> Decision:
     """A signer sends the recommendation back, with reasons; the recommendation is cleared."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.RETURN_FOR_CORRECTION,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    action = Action.RETURN_FOR_CORRECTION
+    with _acting(case_id, action, actor, rationale, no_conflict_declared, expected_status) as (
+        case,
+        transition,
+    ):
         change = _Change(
             DecisionKind.RETURN_FOR_CORRECTION,
             audit_actions.CASE_RETURNED,
@@ -289,15 +262,10 @@ def hold(
     expected_status: str | None = None,
 ) -> Decision:
     """The system or a reviewer holds a case while a challenge to its evidence is open."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.HOLD,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(case_id, Action.HOLD, actor, rationale, no_conflict_declared, expected_status) as (
+        case,
+        transition,
+    ):
         change = _Change(DecisionKind.HOLD, audit_actions.CASE_HELD, {"held_from": case.status})
         return _record(case, transition, change, actor=actor, rationale=rationale)
 
@@ -311,15 +279,9 @@ def release(
     expected_status: str | None = None,
 ) -> Decision:
     """The system returns a held case to the state it was held from."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.RELEASE,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.RELEASE, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         change = _Change(DecisionKind.RELEASE, audit_actions.CASE_RELEASED, {"held_from": ""})
         return _record(case, transition, change, actor=actor, rationale=rationale)
 
@@ -334,15 +296,9 @@ def withdraw(
 ) -> Decision:
     """The system, or a reviewer once the corrected data no longer meets the policy the case
     opened under, withdraws a live case; the subject is told."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.WITHDRAW,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.WITHDRAW, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         change = _Change(
             DecisionKind.WITHDRAWAL,
             audit_actions.CASE_WITHDRAWN,
@@ -363,15 +319,9 @@ def defer_notification(
 ) -> Decision:
     """A senior reviewer defers telling the subject that the case opened, until a date within
     NOTIFICATION_DEFERRAL_MAX_DAYS of the opening (so renewals cannot stretch it)."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.DEFER_NOTIFICATION,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.DEFER_NOTIFICATION, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         until = _deferral_end(case, deferred_until)
         notice = (
             Notification.objects.select_for_update()
@@ -411,15 +361,9 @@ def assign(
 ) -> Decision:
     """A senior reviewer gives an open or in-review case to a reviewer who passes the conflict
     check; only that reviewer may then start review."""
-    with transaction.atomic():
-        case, transition = _begin(
-            case_id,
-            Action.ASSIGN,
-            actor=actor,
-            rationale=rationale,
-            no_conflict_declared=no_conflict_declared,
-            expected_status=expected_status,
-        )
+    with _acting(
+        case_id, Action.ASSIGN, actor, rationale, no_conflict_declared, expected_status
+    ) as (case, transition):
         assignee = _assignable(case, assign_to)
         change = _Change(
             DecisionKind.ASSIGNMENT,
@@ -433,6 +377,28 @@ def assign(
 
 # ---------------------------------------------------------------------------------------------
 # What every action shares.
+
+
+@contextmanager
+def _acting(
+    case_id: int,
+    action: str,
+    actor: Actor,
+    rationale: str,
+    no_conflict_declared: bool,
+    expected_status: str | None,
+) -> Iterator[tuple[Case, Transition]]:
+    """The action's transaction, with the case locked and the action checked (``_begin``); what
+    the action writes inside it commits with it, or nothing does."""
+    with transaction.atomic():
+        yield _begin(
+            case_id,
+            action,
+            actor=actor,
+            rationale=rationale,
+            no_conflict_declared=no_conflict_declared,
+            expected_status=expected_status,
+        )
 
 
 def _begin(
