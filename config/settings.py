@@ -313,8 +313,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 INGEST_MAX_BODY_BYTES = 32 * 1024 * 1024
 
 # Celery: with no broker, tasks run in the calling process (the embedded default).
-CELERY_BROKER_URL = secret("CELERY_BROKER_URL") or ""
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_broker = secret("CELERY_BROKER_URL") or ""
+CELERY_TASK_ALWAYS_EAGER = not _broker
+# In-process tasks never reach a broker; naming the in-memory transport keeps Celery from
+# describing a connection to one on localhost each time a task is run.
+CELERY_BROKER_URL = _broker or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

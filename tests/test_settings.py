@@ -149,7 +149,7 @@ def test_database_url_selects_postgresql() -> None:
 def test_without_a_broker_celery_tasks_run_in_process() -> None:
     shown = settings_with(SECRET_KEY="k")
 
-    assert (shown["broker"], shown["eager"]) == ("", True)
+    assert (shown["broker"], shown["eager"]) == ("memory://localhost/", True)
 
 
 def test_with_a_broker_celery_tasks_are_queued() -> None:
