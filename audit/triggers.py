@@ -5,7 +5,9 @@ Row-level triggers on both engines. On PostgreSQL they are ``ENABLE ALWAYS`` so 
 production rather than a trigger, because Django's test flush truncates.
 """
 
+from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION scrutiny_refuse_change() RETURNS trigger AS $$
@@ -44,3 +46,16 @@ def unprotect_table(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None
     elif vendor == "sqlite":
         for operation in ("update", "delete"):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
+
+
+def append_only(table: str) -> migrations.RunPython:
+    """A migration operation that gives ``table`` its append-only triggers (and takes them away
+    when the migration is reversed)."""
+
+    def protect(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        protect_table(schema_editor, table)
+
+    def unprotect(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        unprotect_table(schema_editor, table)
+
+    return migrations.RunPython(protect, unprotect)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.per_request import remembered
 from accounts.roles import role_of
-from casework.conflicts import conflict_scope
+from casework.conflicts import conflict_scope, may_review_some_cases
 from casework.models import (
     LIVE_STATUSES,
     REVIEWERS,
@@ -279,9 +279,9 @@ def reviewer_usernames() -> list[str]:
     """Everyone who may be assigned a case, by username: active reviewers and seniors linked to
     their record, less those barred from every case by a live case of their own (left out
     without a word, so that the list does not tell who is under review)."""
+    reviewers = User.objects.filter(is_active=True, groups__name__in=list(REVIEWERS))
     return list(
-        User.objects.filter(is_active=True, groups__name__in=list(REVIEWERS), subject__isnull=False)
-        .exclude(subject__cases__status__in=LIVE_STATUSES)
+        may_review_some_cases(reviewers)
         .order_by("username")
         .values_list("username", flat=True)
         .distinct()

@@ -1,20 +1,8 @@
 from django.db import migrations
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.migrations.state import StateApps
 
-from audit.triggers import protect_table, unprotect_table
-
-TABLE = "casework_caseflag"
-
-
-def protect(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    protect_table(schema_editor, TABLE)
-
-
-def unprotect(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    unprotect_table(schema_editor, TABLE)
+from audit.triggers import append_only
 
 
 class Migration(migrations.Migration):
     dependencies = [("casework", "0008_notification_email_attempts")]
-    operations = [migrations.RunPython(protect, unprotect)]
+    operations = [append_only("casework_caseflag")]

@@ -279,3 +279,22 @@ def test_the_check_is_one_query_however_deep_the_chain(
     # declarations and the live case all in one.
     with django_assert_num_queries(1):
         check_conflict(user, force["constable"])
+
+
+def test_the_list_of_who_may_review_agrees_with_the_scope_of_each_person(
+    people: dict[str, Any], frozen_today: Any
+) -> None:
+    """may_review_some_cases filters a list by the bars of conflict_scope that exclude every
+    case: the two must say the same of everyone."""
+    from django.contrib.auth.models import User
+
+    from casework.conflicts import conflict_scope, may_review_some_cases
+    from tests.factories import CaseFactory
+
+    CaseFactory.create(subject=people["ravi.reviewer"].subject)  # under review themselves
+    everyone = list(User.objects.all())
+    listed = set(may_review_some_cases(User.objects.all()).values_list("pk", flat=True))
+    barred = {user.pk for user in everyone if conflict_scope(user) is None}
+
+    assert listed == {user.pk for user in everyone} - barred
+    assert {people["ravi.reviewer"].pk, people["otto.outsider"].pk} <= barred

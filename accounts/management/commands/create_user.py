@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from accounts.password_files import read_password_file
 from accounts.roles import GROUP_ROLES
 from accounts.services import AccountError, create_user, issue_personal_token
 from audit.actors import Role, UnknownActor, command_actor
@@ -47,13 +48,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No subject has staff number {options['subject']!r}.")
         password = None
         if options["password_file"]:
-            try:
-                lines = options["password_file"].read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CommandError(f"Cannot read the password file: {exc}") from exc
-            if not lines or not lines[0]:
-                raise CommandError("The password file is empty.")
-            password = lines[0]
+            password = read_password_file(options["password_file"])
         try:
             actor = command_actor(options["actor"])
             with transaction.atomic():

@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.password_files import read_password_file
 from accounts.services import AccountError, set_password
 from audit.actors import UnknownActor, command_actor
 
@@ -24,15 +25,10 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"There is no user {options['username']!r}.")
-        try:
-            lines = options["password_file"].read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read the password file: {exc}") from exc
-        if not lines or not lines[0]:
-            raise CommandError("The password file is empty.")
+        password = read_password_file(options["password_file"])
         try:
             set_password(
-                user, lines[0], actor=command_actor(options["actor"]), reason=options["reason"]
+                user, password, actor=command_actor(options["actor"]), reason=options["reason"]
             )
         except (AccountError, UnknownActor) as exc:
             raise CommandError(str(exc)) from exc
