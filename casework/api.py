@@ -25,7 +25,13 @@ from casework import selectors
 from casework.conflicts import conflict_for_request
 from casework.models import Case, CaseStatus, Outcome
 from casework.services import DecisionRequest, act_on_case, next_steps, record_case_views
-from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
+from casework.workflow import (
+    CASE_ACTIONS,
+    Action,
+    CaseActionError,
+    ConflictOfInterest,
+    InvalidDecision,
+)
 from config.api_errors import ApiError, FieldErrors, InvalidQuery, field_messages
 from config.parsers import json_object
 from flags.models import Category
@@ -178,7 +184,7 @@ class CaseDetail(CaseListItem):
 
 
 class TransitionIn(serializers.Serializer[Any]):
-    action = serializers.ChoiceField(choices=Action.choices)
+    action = serializers.ChoiceField(choices=CASE_ACTIONS)
     rationale = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=10000)
     no_conflict_declared = serializers.BooleanField()
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)

@@ -39,3 +39,12 @@ NOTIFICATION_EMAIL_ABANDONED = register(
     "E-mailing a notice failed too often and was given up; the subject sees it in the app only.",
 )
 CASE_ASSIGNED = register("case.assigned", "A senior reviewer assigned a case to a reviewer.")
+CASE_DECISION_SET_ASIDE = register(
+    "case.decision_set_aside",
+    "An upheld challenge set aside a decision on a case; the case returned to review.",
+)
+CASE_REEVALUATED = register(
+    "case.reevaluated",
+    "A case was evaluated again, under the policy it opened under, after data it rested on was "
+    "corrected or withdrawn.",
+)

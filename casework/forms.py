@@ -8,7 +8,7 @@ from django.conf import settings
 from casework.models import CaseStatus, Outcome
 from casework.selectors import QUEUE_STATUS_CHOICES, QueueFilters, QueueSort
 from casework.services import DecisionRequest
-from casework.workflow import Action
+from casework.workflow import CASE_ACTIONS
 from flags.models import Category
 
 
@@ -32,7 +32,7 @@ class ActionForm(forms.Form):
     """One action on a case. What each action needs beyond the rationale and declaration (an
     outcome, a date) is checked by the service, whose messages are shown against the fields."""
 
-    action = forms.ChoiceField(choices=Action.choices, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=CASE_ACTIONS, widget=forms.HiddenInput)
     expected_status = forms.ChoiceField(choices=CaseStatus.choices, widget=forms.HiddenInput)
     outcome = forms.ChoiceField(choices=Outcome.choices, required=False)
     # On a signature: the recommendation the signer read, so a newer one is not signed unseen.

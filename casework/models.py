@@ -131,6 +131,9 @@ class Case(models.Model):
     outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
     # The state a case on hold returns to when the hold is released.
     held_from = models.CharField(max_length=30, choices=CaseStatus.choices, blank=True)
+    # Set when a correction took away data a concluded case's outcome rested on: the reviewers
+    # reconsider it (and, for a referral, tell the body it went to).
+    reconsider_since = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -234,6 +237,13 @@ class DecisionKind(models.TextChoices):
     RELEASE = "release", "Released from hold"
     WITHDRAWAL = "withdrawal", "Withdrawal"
     ASSIGNMENT = "assignment", "Assignment"
+    SET_ASIDE = "set_aside", "Decision set aside"
+
+
+# Decisions a subject may challenge: a recommendation, or a signature on an outcome.
+CHALLENGEABLE_DECISIONS = frozenset(
+    {DecisionKind.RECOMMENDATION, DecisionKind.SIGN_OFF, DecisionKind.SECOND_SIGNATURE}
+)
 
 
 class Decision(models.Model):
@@ -268,6 +278,11 @@ class Decision(models.Model):
     # For an assignment: the reviewer the case was given to.
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # For a setting aside: the decision an upheld challenge set aside. That decision stays as it
+    # was, and this one says it no longer stands.
+    sets_aside = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="set_aside_by"
     )
 
     class Meta:
@@ -324,3 +339,38 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to subject {self.subject_id} about case {self.case_id}"
+
+
+class Consequence(models.TextChoices):
+    WITHDRAWN = "withdrawn", "Withdrawn: the data that still stands no longer meets the threshold"
+    RELEASED = "released", "Released from hold: the data that still stands meets the threshold"
+    STILL_HELD = "still_held", "Still on hold: another challenge to its data is open"
+    UNCHANGED = "unchanged", "Unchanged: the data that still stands meets the threshold"
+    RECONSIDER = "reconsider", "Concluded on data since corrected: for the reviewers to reconsider"
+    REFERRAL_FLAGGED = (
+        "referral_flagged",
+        "Referred on data since corrected: the investigating body is to be told",
+    )
+
+
+class CaseReevaluation(models.Model):
+    """A case evaluated again, under the policy version it opened under, after data it rested on
+    was corrected or withdrawn: the new trace beside the original, and what followed.
+
+    Insert-only; each row is named, with its hash, by the ``case.reevaluated`` event recording it.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reevaluations")
+    evaluated_at = models.DateTimeField()
+    # What caused it, in words a reviewer reads ("challenge 17 upheld").
+    cause = models.CharField(max_length=200)
+    policy_version = models.PositiveIntegerField()
+    trace = models.JSONField()
+    met = models.BooleanField()
+    consequence = models.CharField(max_length=20, choices=Consequence.choices)
+
+    class Meta:
+        ordering = ["evaluated_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"re-evaluation of case {self.case_id}: {self.consequence}"

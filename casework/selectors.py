@@ -1,7 +1,7 @@
 """Reads of casework data used by more than one caller."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,8 +30,23 @@ from casework.models import (
     PolicyStatus,
     ThresholdPolicy,
 )
-from casework.thresholds import CandidateFlag, CategoryRule, evaluate, parse_rules, window_floor
-from flags.models import EvidenceRecord, EvidenceStatus, Flag, FlagEvidence, FlagStatus, Subject
+from casework.thresholds import (
+    CandidateFlag,
+    CategoryRule,
+    Evaluation,
+    evaluate,
+    parse_rules,
+    window_floor,
+)
+from flags.models import (
+    EvidenceRecord,
+    EvidenceStatus,
+    Flag,
+    FlagEvidence,
+    FlagStatus,
+    Subject,
+    stands_for,
+)
 from flags.signals import EvaluationUnavailable
 
 
@@ -84,28 +99,47 @@ def candidate_flags(
 
 
 def case_candidate_flags(case: Case) -> list[CandidateFlag]:
-    """The case's active flags as threshold evaluation sees them, on their evidence as it stands:
-    withdrawn records left out, and a flag whose every record was withdrawn left out with them,
-    since it rests on nothing."""
+    """The case's active flags as threshold evaluation sees them now (see
+    ``candidate_flags_of_cases``)."""
+    return candidate_flags_of_cases([case.pk]).get(case.pk, [])
+
+
+def candidate_flags_of_cases(case_ids: Iterable[int]) -> dict[int, list[CandidateFlag]]:
+    """Each case's active flags as threshold evaluation sees them, on the evidence that still
+    stands for them: withdrawn records, and records corrected after the flag was raised, are left
+    out, and a flag none of whose records still stands is left out with them, since it rests on
+    nothing. Two queries, whatever the number of cases and flags."""
+    ids = list(case_ids)
     rows = list(
-        Flag.objects.filter(case_links__case=case, status=FlagStatus.ACTIVE).values_list(
-            "pk", "detector__slug", "external_id", "category", "score", "window_end"
+        CaseFlag.objects.filter(case_id__in=ids, flag__status=FlagStatus.ACTIVE).values_list(
+            "case_id",
+            "flag_id",
+            "flag__detector__slug",
+            "flag__external_id",
+            "flag__category",
+            "flag__score",
+            "flag__window_end",
         )
     )
-    evidence: dict[int, set[int]] = {pk: set() for pk, *_ in rows}
+    flag_ids = {row[1] for row in rows}
+    evidence: dict[int, set[int]] = {pk: set() for pk in flag_ids}
     rested_on: set[int] = set()
-    links = FlagEvidence.objects.filter(flag_id__in=list(evidence)).values_list(
-        "flag_id", "evidence_id", "evidence__status"
+    links = FlagEvidence.objects.filter(flag_id__in=list(flag_ids)).values_list(
+        "flag_id", "evidence_id", "evidence__status", "evidence__corrected_at", "flag__received_at"
     )
-    for flag_id, evidence_id, status in links:
+    for flag_id, evidence_id, status, corrected_at, received_at in links:
         rested_on.add(flag_id)
-        if status != EvidenceStatus.WITHDRAWN:
+        if stands_for(status, corrected_at, received_at):
             evidence[flag_id].add(evidence_id)
-    return [
-        CandidateFlag(pk, detector, external_id, category, score, ends, frozenset(evidence[pk]))
-        for pk, detector, external_id, category, score, ends in rows
-        if evidence[pk] or pk not in rested_on
-    ]
+    found: dict[int, list[CandidateFlag]] = {case_id: [] for case_id in ids}
+    for case_id, pk, detector, external_id, category, score, ends in rows:
+        if evidence[pk] or pk not in rested_on:
+            found[case_id].append(
+                CandidateFlag(
+                    pk, detector, external_id, category, score, ends, frozenset(evidence[pk])
+                )
+            )
+    return found
 
 
 def live_cases_by_subject(subject_ids: Iterable[int]) -> dict[int, Case]:
@@ -313,27 +347,89 @@ def evidence_hashes(case: Case) -> list[str]:
     return sorted(set(rows))
 
 
-def has_disputed_evidence(case: Case) -> bool:
-    """Whether a challenge to the data behind the case is open (its evidence is disputed)."""
-    return EvidenceRecord.objects.filter(
-        flags__case_links__case=case, status=EvidenceStatus.DISPUTED
-    ).exists()
+def evidence_hashes_of_cases(case_ids: Iterable[int]) -> dict[int, list[str]]:
+    """``evidence_hashes`` for many cases in one query."""
+    ids = list(case_ids)
+    found: dict[int, set[str]] = {case_id: set() for case_id in ids}
+    rows = CaseFlag.objects.filter(case_id__in=ids).values_list(
+        "case_id", "flag__evidence__content_hash"
+    )
+    for case_id, content_hash in rows:
+        if content_hash is not None:
+            found[case_id].add(content_hash)
+    return {case_id: sorted(hashes) for case_id, hashes in found.items()}
 
 
-def still_meets_threshold(case: Case) -> bool:
-    """Whether the case's active flags, on their evidence as it stands (withdrawn records left
-    out), still meet the policy the case opened under, as of the day it was evaluated."""
-    rules = parse_rules(case.policy.rules)
+# Checks, registered by higher apps at start-up, that name the cases among those given with an
+# open challenge to one of their decisions (appeals registers one): casework never imports them.
+OpenChallengeCheck = Callable[[list[int]], set[int]]
+_open_challenge_checks: list[OpenChallengeCheck] = []
+
+
+def register_open_challenge_check(check: OpenChallengeCheck) -> None:
+    if check not in _open_challenge_checks:
+        _open_challenge_checks.append(check)
+
+
+def cases_with_open_challenges(case_ids: Iterable[int]) -> set[int]:
+    """The cases among ``case_ids`` on which a challenge is open: to the data behind them (their
+    evidence is disputed) or to one of their decisions."""
+    ids = list(case_ids)
+    found = set(
+        CaseFlag.objects.filter(case_id__in=ids, flag__evidence__status=EvidenceStatus.DISPUTED)
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    for check in _open_challenge_checks:
+        found |= check(ids)
+    return found
+
+
+def has_open_challenge(case: Case) -> bool:
+    """Whether a challenge is open on the case: no outcome can be signed while one is."""
+    return bool(cases_with_open_challenges([case.pk]))
+
+
+def evaluate_again(case: Case, flags: list[CandidateFlag]) -> Evaluation:
+    """Evaluate the case's flags as they stand under the policy it opened under, as of the day it
+    was first evaluated (so a correction is judged by the rule that opened the case, not by the
+    passing of time)."""
     trace = case.trace if isinstance(case.trace, dict) else {}
     as_of = date.fromisoformat(trace["as_of"]) if "as_of" in trace else case.opened_at.date()
-    evaluation = evaluate(
-        rules,
-        case_candidate_flags(case),
+    return evaluate(
+        parse_rules(case.policy.rules),
+        flags,
         policy_version=case.policy.version,
         as_of=as_of,
         evaluated_at=timezone.now(),
     )
-    return evaluation.met
+
+
+def still_meets_threshold(case: Case) -> bool:
+    """Whether the case's active flags, on the evidence that still stands, still meet the policy
+    the case opened under."""
+    return evaluate_again(case, case_candidate_flags(case)).met
+
+
+def cases_resting_on(evidence_ids: Iterable[int]) -> list[int]:
+    """Every case with a flag resting on one of these evidence records, by id."""
+    return sorted(
+        set(
+            CaseFlag.objects.filter(flag__evidence__in=list(evidence_ids))
+            .values_list("case_id", flat=True)
+            .distinct()
+        )
+    )
+
+
+def set_aside_deciders(case: Case) -> set[int]:
+    """The users whose decisions on the case were set aside by an upheld challenge: none of them
+    takes the case again."""
+    return set(
+        case.decisions.filter(kind=DecisionKind.SET_ASIDE).values_list(
+            "sets_aside__made_by_id", flat=True
+        )
+    )
 
 
 def latest_decision(case: Case, kind: DecisionKind) -> Decision | None:

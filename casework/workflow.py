@@ -42,6 +42,7 @@ class Action(models.TextChoices):
     WITHDRAW = "withdraw", "Withdraw"
     DEFER_NOTIFICATION = "defer_notification", "Defer notifying the subject"
     ASSIGN = "assign", "Assign to a reviewer"
+    SET_ASIDE = "set_aside", "Set aside a decision"
 
 
 SYSTEM_OR_REVIEWERS = REVIEWERS | {Role.SYSTEM}
@@ -61,6 +62,11 @@ def no_guard(case: Case, actor: Actor) -> str:
 def only_the_assignee_or_unassigned(case: Case, actor: Actor) -> str:
     if case.assignee_id is not None and case.assignee_id != actor.user_id:
         return "A senior reviewer assigned this case to someone else: only they may start review."
+    if actor.user_id in selectors.set_aside_deciders(case):
+        return (
+            "A decision of yours on this case was set aside when a challenge to it was upheld: "
+            "a different reviewer must take it."
+        )
     return ""
 
 
@@ -85,17 +91,16 @@ def non_adverse_not_by_the_recommender(case: Case, actor: Actor) -> str:
             "A referral for misconduct investigation needs two senior signatures: "
             "use sign referral."
         )
+    if selectors.has_open_challenge(case):
+        return "A challenge on this case is open: no outcome can be signed until it is resolved."
     return not_the_recommender(case, actor)
 
 
 def referral_with_undisputed_evidence(case: Case, actor: Actor) -> str:
     if case.recommended_outcome not in ADVERSE_OUTCOMES:
         return "The recommendation is not a referral: sign it off as a non-adverse outcome."
-    if selectors.has_disputed_evidence(case):
-        return (
-            "A challenge to the evidence behind this case is open: a referral cannot be signed "
-            "until it is resolved."
-        )
+    if selectors.has_open_challenge(case):
+        return "A challenge on this case is open: a referral cannot be signed until it is resolved."
     if any(s.made_by_id == actor.user_id for s in selectors.referral_signatures(case)):
         return "You have already signed this referral: a second senior reviewer must sign it."
     return not_the_recommender(case, actor)
@@ -103,10 +108,10 @@ def referral_with_undisputed_evidence(case: Case, actor: Actor) -> str:
 
 def a_challenge_is_open(case: Case, actor: Actor) -> str:
     # The system too: a hold with nothing to wait for would only delay the subject's case.
-    if not selectors.has_disputed_evidence(case):
+    if not selectors.has_open_challenge(case):
         return (
-            "A case is put on hold while a challenge to its evidence is open, and none is: "
-            "there is nothing to wait for."
+            "A case is put on hold while a challenge to its evidence or its decisions is open, "
+            "and none is: there is nothing to wait for."
         )
     return ""
 
@@ -139,6 +144,9 @@ class Transition:
     # How many distinct signatures move the case to ``target``; before the last, a signature
     # is recorded and the case stays where it is.
     signatures: int = 1
+    # Taken only as the consequence of an upheld challenge (``appeals``), never from the case
+    # page or the case API, which do not offer it.
+    through_a_challenge: bool = False
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -222,7 +230,28 @@ TRANSITIONS: tuple[Transition, ...] = (
         SENIOR,
         "the new assignee is a reviewer who passes the conflict check",
     ),
+    Transition(
+        Action.SET_ASIDE,
+        frozenset(
+            {
+                CaseStatus.IN_REVIEW,
+                CaseStatus.AWAITING_SIGN_OFF,
+                CaseStatus.ON_HOLD,
+                CaseStatus.CLOSED,
+                CaseStatus.REFERRED,
+            }
+        ),
+        CaseStatus.OPEN,
+        frozenset({Role.DATA_STEWARD, Role.SENIOR_REVIEWER}),
+        "a challenge to one of the case's decisions was upheld by the data steward deciding it "
+        "(or, on escalation, a senior reviewer); the case returns to review, where a different "
+        "reviewer must take it",
+        through_a_challenge=True,
+    ),
 )
+
+# What the case page and the case API offer: everything but what only a challenge does.
+CASE_ACTIONS = [(t.action.value, t.action.label) for t in TRANSITIONS if not t.through_a_challenge]
 
 
 class CaseActionError(Exception):
@@ -367,6 +396,8 @@ def next_steps(case: Case, actor: Actor, conflict: ConflictCheck | None = None) 
         conflict = check_conflict(actor.user, case.subject)
     steps = []
     for transition in transitions_from(case.status):
+        if transition.through_a_challenge:
+            continue
         who = " or ".join(sorted(str(Role(role).label).lower() for role in transition.roles))
         refused = refusal(case, transition.action, actor, conflict)
         steps.append(NextStep(transition.action, who, transition.precondition, str(refused or "")))

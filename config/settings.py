@@ -350,6 +350,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "casework.tasks.email_unsent_notices",
         "schedule": 15 * 60,
     },
+    # A grant's expiry takes effect when it falls; this records it and tells both parties.
+    "expire-representations": {
+        "task": "appeals.tasks.expire_representations",
+        "schedule": 15 * 60,
+    },
 }
 
 # One handler, on the root logger, so each message prints once. Django's defaults give its own

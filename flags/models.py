@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -175,6 +177,15 @@ class EvidenceStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+def stands_for(status: str, corrected_at: datetime | None, flag_received_at: datetime) -> bool:
+    """Whether an evidence record still stands for a flag: it is not withdrawn, and it was not
+    corrected after the flag was raised on its earlier content. A disputed record stands until
+    the dispute is decided."""
+    if status == EvidenceStatus.WITHDRAWN:
+        return False
+    return corrected_at is None or flag_received_at >= corrected_at
+
+
 class EvidenceRecord(models.Model):
     """A snapshot of one source-system record, as a detector sent it."""
 
@@ -190,6 +201,9 @@ class EvidenceRecord(models.Model):
         max_length=20, choices=EvidenceStatus.choices, default=EvidenceStatus.AS_RECEIVED
     )
     received_at = models.DateTimeField()
+    # When a data steward last corrected the record. A flag received before then was raised on
+    # content that is no longer held: it does not rest on the corrected record.
+    corrected_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -278,3 +292,32 @@ class FlagEvidence(models.Model):
 
     def __str__(self) -> str:
         return f"flag {self.flag_id} rests on evidence {self.evidence_id}"
+
+
+class EvidenceContext(models.Model):
+    """A person's account of the context of an evidence record about them ("this is true, but
+    misleading without ..."), given with a challenge. Whatever the challenge's outcome, the
+    reviewers of the person's cases see it beside the record and in the case's history, so that
+    nobody decides without having read it. Insert-only; named, with its hash, by the
+    ``evidence.context_given`` event."""
+
+    evidence = models.ForeignKey(
+        EvidenceRecord, on_delete=models.PROTECT, related_name="context_accounts"
+    )
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    account = models.TextField()
+    given_at = models.DateTimeField()
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Where it was given, in words ("challenge 12").
+    given_with = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["given_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"context for evidence {self.evidence_id} from subject {self.subject_id}"

@@ -113,7 +113,9 @@ class _Pending:
     evidence_keys: list[tuple[str, str]] = field(default_factory=list)
 
 
-def evidence_hash(evidence: Evidence) -> str:
+def evidence_hash(evidence: Evidence | EvidenceRecord) -> str:
+    """The content hash of an evidence record: as a detector sends it, or as it is now held
+    (a corrected record's hash is recomputed from its corrected content)."""
     return sha256_hex(
         canonical_json(
             {
@@ -386,16 +388,17 @@ def _resolve_evidence(
         p.evidence_keys = [(e.source_system, e.record_id) for e in p.item.evidence]
         for key, evidence in zip(p.evidence_keys, p.item.evidence, strict=True):
             wanted.setdefault(key, (evidence, evidence_hash(evidence)))
-    held = {
-        (source, record_id): (pk, content_hash)
-        for pk, source, record_id, content_hash in EvidenceRecord.objects.filter(
-            record_id__any={key[1] for key in wanted}
-        ).values_list("pk", "source_system", "record_id", "content_hash")
-        if (source, record_id) in wanted
-    }
+    held: dict[tuple[str, str], tuple[int, str]] = {}
+    settled: dict[tuple[str, str], str] = {}
+    for pk, source, record_id, content_hash, status in EvidenceRecord.objects.filter(
+        record_id__any={key[1] for key in wanted}
+    ).values_list("pk", "source_system", "record_id", "content_hash", "status"):
+        if (source, record_id) in wanted:
+            held[(source, record_id)] = (pk, content_hash)
+            settled[(source, record_id)] = status
     kept = []
     for p in pending:
-        problems = _evidence_conflicts(p, wanted, held)
+        problems = _evidence_conflicts(p, wanted, held, settled)
         if problems:
             outcomes.append(ItemOutcome(p.index, p.item.external_id, "rejected", errors=problems))
         else:
@@ -432,13 +435,27 @@ def _evidence_conflicts(
     p: _Pending,
     wanted: dict[tuple[str, str], tuple[Evidence, str]],
     held: dict[tuple[str, str], tuple[int, str]],
+    settled: dict[tuple[str, str], str],
 ) -> dict[str, list[str]]:
     problems = {}
     for position, (key, evidence) in enumerate(zip(p.evidence_keys, p.item.evidence, strict=True)):
         first, first_hash = wanted[key]
         this_hash = first_hash if evidence is first else evidence_hash(evidence)
         expected = held[key][1] if key in held else first_hash
-        if this_hash != expected:
+        status = settled.get(key)
+        if status == EvidenceStatus.WITHDRAWN:
+            # A challenge was upheld against it: no flag may rest on it again.
+            problems[f"evidence.{position}"] = [
+                f"record {key[1]!r} of {key[0]!r} was withdrawn when a challenge to it was "
+                "upheld; no flag can rest on it"
+            ]
+        elif status == EvidenceStatus.CORRECTED and this_hash != expected:
+            problems[f"evidence.{position}"] = [
+                f"record {key[1]!r} of {key[0]!r} was corrected when a challenge to it was "
+                "upheld; its earlier content cannot be sent again. Re-read the source record "
+                "and send it as it now stands"
+            ]
+        elif this_hash != expected:
             problems[f"evidence.{position}"] = [
                 f"record {key[1]!r} of {key[0]!r} is already held with different contents; "
                 "send the record as it was first received, or correct it through a challenge"

@@ -13,6 +13,7 @@ being recorded could send it twice, which is preferred to losing it.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -67,6 +68,34 @@ def notify_now(case: Case, kind: NotificationKind) -> list[log.Entry]:
     return entries
 
 
+def notify_many_now(cases: Sequence[Case], kind: NotificationKind) -> list[log.Entry]:
+    """``notify_now`` for many cases at once (the system withdrawing cases after a correction),
+    in the same few queries whatever their number."""
+    now = timezone.now()
+    kinds = list(dict.fromkeys([NotificationKind.CASE_OPENED, kind]))
+    existing = {
+        (notice.case_id, notice.kind): notice
+        for notice in Notification.objects.select_for_update().filter(
+            case__in=[case.pk for case in cases], kind__in=kinds
+        )
+    }
+    missing = [
+        Notification(subject_id=case.subject_id, case=case, kind=each, created_at=now, due_at=now)
+        for case in cases
+        for each in kinds
+        if (case.pk, each) not in existing
+    ]
+    created = Notification.objects.bulk_create(missing)
+    unsent = [n for n in [*existing.values(), *created] if n.sent_at is None]
+    Notification.objects.filter(pk__in=[n.pk for n in unsent]).update(sent_at=now)
+    entries = []
+    for notice in unsent:
+        notice.sent_at = now
+        transaction.on_commit(partial(_email_later, notice.pk))
+        entries.append(_sent_entry(notice))
+    return entries
+
+
 def send_due_notifications(*, actor: Actor, limit: int = 1000) -> int:
     """Send every pending notice that has fallen due (its deferral, if any, has ended).
 
@@ -87,6 +116,10 @@ def _mark_sent(notice: Notification, now: datetime) -> log.Entry:
     notice.sent_at = now
     notice.save(update_fields=["sent_at"])
     transaction.on_commit(partial(_email_later, notice.pk))
+    return _sent_entry(notice)
+
+
+def _sent_entry(notice: Notification) -> log.Entry:
     return log.Entry(
         audit_actions.NOTIFICATION_SENT,
         notice,

@@ -13,7 +13,7 @@ nothing.
 function for its action.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +33,8 @@ from casework import audit_actions, selectors
 from casework.conflicts import check_conflict, conflict_scope
 from casework.models import (
     ADVERSE_OUTCOMES,
+    CHALLENGEABLE_DECISIONS,
+    LIVE_STATUSES,
     REVIEWERS,
     Case,
     CaseStatus,
@@ -128,7 +130,7 @@ def start_review(
         case_id, Action.START_REVIEW, actor, rationale, no_conflict_declared, expected_status
     ) as (case, transition):
         now = timezone.now()
-        change = _Change(
+        change = Change(
             DecisionKind.TRIAGE,
             audit_actions.CASE_REVIEW_STARTED,
             {"assignee": actor.user, "review_started_at": now, "review_started_by": actor.user},
@@ -154,7 +156,7 @@ def recommend(
         notices = []
         if chosen in ADVERSE_OUTCOMES:
             notices = notify_now(case, NotificationKind.ADVERSE_OUTCOME_PENDING)
-        change = _Change(
+        change = Change(
             DecisionKind.RECOMMENDATION,
             audit_actions.CASE_RECOMMENDED,
             {
@@ -182,7 +184,7 @@ def sign_off(
         case_id, Action.SIGN_OFF, actor, rationale, no_conflict_declared, expected_status
     ) as (case, transition):
         signed = _signed_outcome(case, outcome, recommendation_id)
-        change = _Change(
+        change = Change(
             DecisionKind.SIGN_OFF,
             audit_actions.CASE_SIGNED_OFF,
             {"concluded_at": timezone.now(), "concluded_by": actor.user, "outcome": signed},
@@ -212,7 +214,7 @@ def sign_referral(
         # The notice goes when a referral is recommended; this is the guarantee, not the rule.
         notices = notify_now(case, NotificationKind.ADVERSE_OUTCOME_PENDING)
         if signatures < transition.signatures:
-            change = _Change(
+            change = Change(
                 DecisionKind.SIGN_OFF,
                 audit_actions.CASE_REFERRAL_SIGNED,
                 {},
@@ -220,7 +222,7 @@ def sign_referral(
                 signatures=signatures,
             )
         else:
-            change = _Change(
+            change = Change(
                 DecisionKind.SECOND_SIGNATURE,
                 audit_actions.CASE_REFERRED,
                 {"concluded_at": timezone.now(), "concluded_by": actor.user, "outcome": signed},
@@ -245,7 +247,7 @@ def return_for_correction(
         case,
         transition,
     ):
-        change = _Change(
+        change = Change(
             DecisionKind.RETURN_FOR_CORRECTION,
             audit_actions.CASE_RETURNED,
             {"recommended_outcome": "", "recommended_at": None, "recommended_by": None},
@@ -266,7 +268,7 @@ def hold(
         case,
         transition,
     ):
-        change = _Change(DecisionKind.HOLD, audit_actions.CASE_HELD, {"held_from": case.status})
+        change = Change(DecisionKind.HOLD, audit_actions.CASE_HELD, {"held_from": case.status})
         return _record(case, transition, change, actor=actor, rationale=rationale)
 
 
@@ -282,7 +284,7 @@ def release(
     with _acting(
         case_id, Action.RELEASE, actor, rationale, no_conflict_declared, expected_status
     ) as (case, transition):
-        change = _Change(DecisionKind.RELEASE, audit_actions.CASE_RELEASED, {"held_from": ""})
+        change = Change(DecisionKind.RELEASE, audit_actions.CASE_RELEASED, {"held_from": ""})
         return _record(case, transition, change, actor=actor, rationale=rationale)
 
 
@@ -299,7 +301,7 @@ def withdraw(
     with _acting(
         case_id, Action.WITHDRAW, actor, rationale, no_conflict_declared, expected_status
     ) as (case, transition):
-        change = _Change(
+        change = Change(
             DecisionKind.WITHDRAWAL,
             audit_actions.CASE_WITHDRAWN,
             {"concluded_at": timezone.now(), "concluded_by": actor.user, "held_from": ""},
@@ -336,7 +338,7 @@ def defer_notification(
             datetime.combine(until + timedelta(days=1), datetime.min.time())
         )
         notice.save(update_fields=["due_at"])
-        change = _Change(
+        change = Change(
             DecisionKind.NOTIFICATION_DEFERRAL,
             audit_actions.CASE_NOTIFICATION_DEFERRED,
             {},
@@ -365,12 +367,63 @@ def assign(
         case_id, Action.ASSIGN, actor, rationale, no_conflict_declared, expected_status
     ) as (case, transition):
         assignee = _assignable(case, assign_to)
-        change = _Change(
+        change = Change(
             DecisionKind.ASSIGNMENT,
             audit_actions.CASE_ASSIGNED,
             {"assignee": assignee},
             audit_data={"assigned_to": assignee.pk, "assigned_from": case.assignee_id},
             assigned_to=assignee,
+        )
+        return _record(case, transition, change, actor=actor, rationale=rationale)
+
+
+def set_aside(
+    case_id: int,
+    *,
+    actor: Actor,
+    decision_id: int,
+    rationale: str,
+    no_conflict_declared: bool = False,
+    cause: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Set aside a recommendation or signed outcome that an upheld challenge found wrong. Called
+    by ``appeals`` only, as the adjudicator (a data steward, or a senior reviewer deciding an
+    escalation). A new decision names the one set aside, which stays as it was; the case returns
+    to review, unassigned, and whoever made the decision set aside may not take it again."""
+    with _acting(case_id, Action.SET_ASIDE, actor, rationale, no_conflict_declared, None) as (
+        case,
+        transition,
+    ):
+        original = case.decisions.filter(pk=decision_id).first()
+        if original is None or original.kind not in CHALLENGEABLE_DECISIONS:
+            raise InvalidDecision(
+                f"Decision {decision_id} is not a recommendation or a signature on this case.",
+                field="decision",
+            )
+        if original.set_aside_by.exists():
+            raise TransitionRefused(f"Decision {decision_id} has already been set aside.")
+        if case.status not in LIVE_STATUSES and (
+            Case.objects.filter(subject_id=case.subject_id, status__in=LIVE_STATUSES).exists()
+        ):
+            raise TransitionRefused(
+                "The person this case is about has another live case, and a person has at most "
+                "one: that case must end before this one can return to review."
+            )
+        change = Change(
+            DecisionKind.SET_ASIDE,
+            audit_actions.CASE_DECISION_SET_ASIDE,
+            {
+                "assignee": None,
+                "recommended_outcome": "",
+                "recommended_at": None,
+                "recommended_by": None,
+                "concluded_at": None,
+                "concluded_by": None,
+                "outcome": "",
+                "held_from": "",
+            },
+            audit_data={"sets_aside": original.pk, **(cause or {})},
+            sets_aside=original,
         )
         return _record(case, transition, change, actor=actor, rationale=rationale)
 
@@ -526,7 +579,7 @@ def _assignable(case: Case, username: str) -> Any:
 
 
 @dataclass
-class _Change:
+class Change:
     """What an action writes: the decision's kind and audit code, and the case's changed fields.
 
     The case's new state is not here: it is the transition table's target (``target_after``).
@@ -541,12 +594,13 @@ class _Change:
     assigned_to: Any = None
     # For a transition that needs several signatures: how many there are with this one.
     signatures: int = 1
+    sets_aside: Decision | None = None
 
 
 def _record(
     case: Case,
     transition: Transition,
-    change: _Change,
+    change: Change,
     *,
     actor: Actor,
     rationale: str,
@@ -555,9 +609,40 @@ def _record(
     """Write the decision, the case's new state with its history row, and the audit events
     (``before`` first: the notices the decision sent)."""
     now = timezone.now()
-    status_before = case.status
-    status_after = target_after(transition, case, signatures=change.signatures)
-    decision = Decision.objects.create(
+    decision = new_decision(
+        case,
+        transition,
+        change,
+        actor=actor,
+        rationale=rationale,
+        now=now,
+        hashes=selectors.evidence_hashes(case),
+    )
+    decision.save()
+    fields = case_changes(case, decision, change, now)
+    if fields:
+        save_with_history(
+            case,
+            actor=actor,
+            reason=f"{DecisionKind(change.kind).label.lower()} (decision {decision.pk})",
+            update_fields=list(fields),
+        )
+    log.record_many([*before, decision_entry(case, decision, change)], actor=actor)
+    return decision
+
+
+def new_decision(
+    case: Case,
+    transition: Transition,
+    change: Change,
+    *,
+    actor: Actor,
+    rationale: str,
+    now: datetime,
+    hashes: list[str],
+) -> Decision:
+    """The decision ``change`` makes on ``case``, unsaved: its target is the table's."""
+    return Decision(
         case=case,
         kind=change.kind,
         outcome=change.outcome,
@@ -568,35 +653,36 @@ def _record(
         on_behalf_of=actor.on_behalf_of,
         # A person's declaration was required by _begin; the system has no interest to declare.
         no_conflict_declared=True,
-        status_before=status_before,
-        status_after=status_after,
+        status_before=case.status,
+        status_after=target_after(transition, case, signatures=change.signatures),
         policy_version=case.policy.version,
-        evidence_hashes=selectors.evidence_hashes(case),
+        evidence_hashes=hashes,
         deferred_until=change.deferred_until,
         assigned_to=change.assigned_to,
+        sets_aside=change.sets_aside,
     )
+
+
+def case_changes(case: Case, decision: Decision, change: Change, now: datetime) -> dict[str, Any]:
+    """Apply the decision's changes to ``case`` (unsaved); returns the fields changed."""
     fields = dict(change.fields)
-    if status_after != status_before:
-        fields.update(status=status_after, status_changed_at=now)
+    if decision.status_after != decision.status_before:
+        fields.update(status=decision.status_after, status_changed_at=now)
     for name, value in fields.items():
         setattr(case, name, value)
-    label = DecisionKind(change.kind).label.lower()
-    if fields:
-        save_with_history(
-            case,
-            actor=actor,
-            reason=f"{label} (decision {decision.pk})",
-            update_fields=list(fields),
-        )
-    entry = log.Entry(
+    return fields
+
+
+def decision_entry(case: Case, decision: Decision, change: Change) -> log.Entry:
+    return log.Entry(
         change.audit_action,
         case,
         data={
             "decision": decision.pk,
             "kind": change.kind,
             "outcome": change.outcome,
-            "from": status_before,
-            "to": status_after,
+            "from": decision.status_before,
+            "to": decision.status_after,
             "policy_version": decision.policy_version,
             "evidence_hashes": sha256_hex(canonical_json(decision.evidence_hashes)),
             "rationale_hash": sha256_hex(decision.rationale.encode("utf-8")),
@@ -604,7 +690,5 @@ def _record(
             "row_hash": log.row_hash(decision),
             **change.audit_data,
         },
-        reason=label,
+        reason=DecisionKind(change.kind).label.lower(),
     )
-    log.record_many([*before, entry], actor=actor)
-    return decision
