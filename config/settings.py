@@ -392,3 +392,79 @@ LOGGING = {
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+
+# Challenges to evidence records and decisions (appeals/). Deadlines are counted in working days
+# in England and Wales (appeals/deadlines.py): a data steward acknowledges a challenge within
+# CHALLENGE_ACKNOWLEDGE_WORKING_DAYS and decides it within CHALLENGE_DECIDE_WORKING_DAYS of its
+# filing; a rejected challenge may be escalated within CHALLENGE_ESCALATION_WINDOW_WORKING_DAYS of
+# the decision. The challenger's grounds are at most CHALLENGE_GROUNDS_MAX_CHARS; a steward's
+# reasons at least CHALLENGE_REASONS_MIN_CHARS. A representative acts for a member for at most
+# REPRESENTATION_MAX_DAYS per grant. A challenge carries at most CHALLENGE_ATTACHMENT_MAX_COUNT
+# files (PDF, PNG or JPEG) of at most CHALLENGE_ATTACHMENT_MAX_BYTES each; the view that takes
+# them needs a body limit of its own, since BodyLimitMiddleware refuses any page body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE.
+def positive_int(name: str, default: int) -> int:
+    """An integer setting that must be at least 1: a limit of 0 would refuse everything."""
+    value = env.int(name, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value} must be at least 1.")
+    return value
+
+
+CHALLENGE_ACKNOWLEDGE_WORKING_DAYS = positive_int("CHALLENGE_ACKNOWLEDGE_WORKING_DAYS", 5)
+CHALLENGE_DECIDE_WORKING_DAYS = positive_int("CHALLENGE_DECIDE_WORKING_DAYS", 20)
+if CHALLENGE_ACKNOWLEDGE_WORKING_DAYS > CHALLENGE_DECIDE_WORKING_DAYS:
+    raise ImproperlyConfigured(
+        f"CHALLENGE_ACKNOWLEDGE_WORKING_DAYS={CHALLENGE_ACKNOWLEDGE_WORKING_DAYS} must not be more "
+        f"than CHALLENGE_DECIDE_WORKING_DAYS={CHALLENGE_DECIDE_WORKING_DAYS}."
+    )
+CHALLENGE_ESCALATION_WINDOW_WORKING_DAYS = positive_int(
+    "CHALLENGE_ESCALATION_WINDOW_WORKING_DAYS", 10
+)
+CHALLENGE_GROUNDS_MAX_CHARS = positive_int("CHALLENGE_GROUNDS_MAX_CHARS", 5000)
+CHALLENGE_REASONS_MIN_CHARS = positive_int("CHALLENGE_REASONS_MIN_CHARS", 40)
+CHALLENGE_ATTACHMENT_MAX_BYTES = positive_int("CHALLENGE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+CHALLENGE_ATTACHMENT_MAX_COUNT = positive_int("CHALLENGE_ATTACHMENT_MAX_COUNT", 5)
+REPRESENTATION_MAX_DAYS = positive_int("REPRESENTATION_MAX_DAYS", 365)
+
+
+def private_files_root(root: Path, served: list[Path]) -> Path:
+    """PRIVATE_FILES_ROOT, resolved, once it is known to share nothing with a served directory.
+
+    WhiteNoise serves STATIC_ROOT and every STATICFILES_DIRS entry to anyone who asks; an
+    attachment stored inside one of them (or a served directory inside the private one) would be
+    readable by its path, past every permission check.
+    """
+    resolved = root.resolve()
+    for directory in served:
+        directory = directory.resolve()
+        if resolved.is_relative_to(directory) or directory.is_relative_to(resolved):
+            raise ImproperlyConfigured(
+                f"PRIVATE_FILES_ROOT={resolved} overlaps {directory}, which is served as static "
+                "files: set PRIVATE_FILES_ROOT to a directory outside STATIC_ROOT and "
+                "STATICFILES_DIRS."
+            )
+    return resolved
+
+
+# Attachments are stored here, under attachments/, and nothing serves the directory: a view that
+# checks who asks sends each file as a download (appeals/attachments.py). /var/ is git-ignored.
+PRIVATE_FILES_ROOT = private_files_root(
+    Path(env.path("PRIVATE_FILES_ROOT", default=str(BASE_DIR / "var" / "private"))),
+    [Path(STATIC_ROOT)]
+    + [Path(str(entry[1] if isinstance(entry, tuple) else entry)) for entry in STATICFILES_DIRS],
+)
+STORAGES = {
+    # Django's own defaults, written out because STORAGES replaces them all.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Challenge attachments, through Django's storage API only, so that a deployment may name an
+    # S3-compatible backend (with a private bucket) here instead. Locally: under
+    # PRIVATE_FILES_ROOT/attachments (set PRIVATE_FILES_ROOT rather than a location here, so that
+    # the check above covers it), readable by Scrutiny's own user alone, and with no URL.
+    "private": {
+        "BACKEND": "appeals.attachments.PrivateFileSystemStorage",
+        "OPTIONS": {"file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+    },
+}
