@@ -306,7 +306,9 @@ def open_challenge_on(
     challenges = Challenge.objects.filter(status__in=OPEN_CHALLENGE_STATUSES)
     if evidence_id is not None:
         return challenges.filter(evidence_id=evidence_id).first()
-    return challenges.filter(decision_id=decision_id).first()
+    if decision_id is not None:
+        return challenges.filter(decision_id=decision_id).first()
+    return None
 
 
 def cases_with_open_decision_challenges(case_ids: list[int]) -> set[int]:

@@ -8,6 +8,7 @@ earlier content stays in its history; audit data carries hashes, never the conte
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from django.db.models import Q
@@ -29,6 +30,9 @@ from flags.models import (
 )
 from flags.services import evidence_hash
 
+# What caused a change, as data (``{"challenge": 12}``), put into each of its audit events.
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
 
 class EvidenceNotFound(LookupError):
     pass
@@ -41,7 +45,9 @@ def locked_evidence(evidence_id: int) -> EvidenceRecord:
     return record
 
 
-def dispute_evidence(record: EvidenceRecord, *, actor: Actor, cause: str) -> list[log.Entry]:
+def dispute_evidence(
+    record: EvidenceRecord, *, actor: Actor, cause: str, cause_data: Mapping[str, Any] = _NONE
+) -> list[log.Entry]:
     """Mark a (locked) record disputed while a challenge to it is open. Returns its status before,
     in the entry's data, for the caller to keep: the dispute settles back to it."""
     before = record.status
@@ -50,14 +56,19 @@ def dispute_evidence(record: EvidenceRecord, *, actor: Actor, cause: str) -> lis
         log.Entry(
             audit_actions.EVIDENCE_DISPUTED,
             record,
-            data={"from": before, "to": record.status, "cause": cause},
+            data={"from": before, "to": record.status, "cause": cause, **cause_data},
             reason=cause,
         )
     ]
 
 
 def settle_dispute(
-    record: EvidenceRecord, *, back_to: str, actor: Actor, cause: str
+    record: EvidenceRecord,
+    *,
+    back_to: str,
+    actor: Actor,
+    cause: str,
+    cause_data: Mapping[str, Any] = _NONE,
 ) -> list[log.Entry]:
     """A challenge to a (locked) record ended without changing it: it returns to ``back_to``
     (as received, or corrected by an earlier challenge)."""
@@ -68,7 +79,7 @@ def settle_dispute(
         log.Entry(
             audit_actions.EVIDENCE_DISPUTE_SETTLED,
             record,
-            data={"from": EvidenceStatus.DISPUTED, "to": back_to, "cause": cause},
+            data={"from": EvidenceStatus.DISPUTED, "to": back_to, "cause": cause, **cause_data},
             reason=cause,
         )
     ]
@@ -82,6 +93,7 @@ def correct_evidence(
     occurred_at: datetime,
     actor: Actor,
     cause: str,
+    cause_data: Mapping[str, Any] = _NONE,
 ) -> list[log.Entry]:
     """Replace a (locked) record's content with the corrected content: a new version in its
     history, status ``corrected``, the content hash recomputed, ``corrected_at`` now. Flags raised
@@ -114,13 +126,16 @@ def correct_evidence(
                 "content_hash_before": hash_before,
                 "content_hash_after": record.content_hash,
                 "cause": cause,
+                **cause_data,
             },
             reason=cause,
         )
     ]
 
 
-def withdraw_evidence(record: EvidenceRecord, *, actor: Actor, cause: str) -> list[log.Entry]:
+def withdraw_evidence(
+    record: EvidenceRecord, *, actor: Actor, cause: str, cause_data: Mapping[str, Any] = _NONE
+) -> list[log.Entry]:
     """Withdraw a (locked) record: no flag rests on it any more, and no detector can send it
     again."""
     before = record.status
@@ -129,14 +144,18 @@ def withdraw_evidence(record: EvidenceRecord, *, actor: Actor, cause: str) -> li
         log.Entry(
             audit_actions.EVIDENCE_WITHDRAWN,
             record,
-            data={"from": before, "to": record.status, "cause": cause},
+            data={"from": before, "to": record.status, "cause": cause, **cause_data},
             reason=cause,
         )
     ]
 
 
 def withdraw_flags_left_without_evidence(
-    evidence_ids: Iterable[int], *, actor: Actor, cause: str
+    evidence_ids: Iterable[int],
+    *,
+    actor: Actor,
+    cause: str,
+    cause_data: Mapping[str, Any] = _NONE,
 ) -> tuple[list[int], list[log.Entry]]:
     """Withdraw every active flag resting on these records none of whose records still stands
     for it (each withdrawn, or corrected after the flag was raised). Set-based: the same few
@@ -173,7 +192,7 @@ def withdraw_flags_left_without_evidence(
         log.Entry(
             audit_actions.FLAG_WITHDRAWN,
             flag,
-            data={"subject": flag.subject_id, "cause": cause},
+            data={"subject": flag.subject_id, "cause": cause, **cause_data},
             reason=cause,
         )
         for flag in flags

@@ -183,7 +183,7 @@ def stands_for(status: str, corrected_at: datetime | None, flag_received_at: dat
     the dispute is decided."""
     if status == EvidenceStatus.WITHDRAWN:
         return False
-    return corrected_at is None or flag_received_at >= corrected_at
+    return corrected_at is None or flag_received_at > corrected_at
 
 
 class EvidenceRecord(models.Model):

@@ -182,7 +182,7 @@ def _file(request: ChallengeRequest, *, actor: Actor, uploads: list[Any]) -> Cha
     entries: list[log.Entry] = []
     if record is not None:
         entries += corrections.dispute_evidence(
-            record, actor=acting, cause=f"challenge {challenge.pk}"
+            record, actor=acting, cause=f"challenge {challenge.pk}", cause_data=cause
         )
         if challenge.kind == ChallengeKind.LACKS_CONTEXT:
             entries += corrections.record_context(
@@ -209,7 +209,8 @@ def _file(request: ChallengeRequest, *, actor: Actor, uploads: list[Any]) -> Cha
         challenge,
         audit_actions.CHALLENGE_FILED,
         notices,
-        attachments=[attachment.pk for attachment in attachments],
+        # Named only when there are some: verify_audit checks the rows an event names.
+        attachments=[attachment.pk for attachment in attachments] if attachments else None,
         row_hash=log.row_hash(attachments) if attachments else None,
         grounds_hash=_hash(challenge.grounds),
     )
@@ -395,7 +396,10 @@ def escalate_challenge(challenge_id: int, *, actor: Actor, grounds: str) -> Chal
                 )
             challenge.evidence_status_before = record.status
             entries += corrections.dispute_evidence(
-                record, actor=acting, cause=f"challenge {challenge.pk} escalated"
+                record,
+                actor=acting,
+                cause=f"challenge {challenge.pk} escalated",
+                cause_data={"challenge": challenge.pk},
             )
         elif challenge.decision_id is not None:
             _no_open_challenge(challenge.subject_id, decision_id=challenge.decision_id)
@@ -492,20 +496,24 @@ def _carry_out(challenge: Challenge, adjudication: Adjudication, *, actor: Actor
                 occurred_at=adjudication.correction.occurred_at,
                 actor=actor,
                 cause=cause,
+                cause_data=cause_data,
             )
         elif adjudication.remedy == Remedy.WITHDRAWN:
-            entries += corrections.withdraw_evidence(record, actor=actor, cause=cause)
+            entries += corrections.withdraw_evidence(
+                record, actor=actor, cause=cause, cause_data=cause_data
+            )
         else:
             entries += corrections.settle_dispute(
                 record,
                 back_to=challenge.evidence_status_before or EvidenceStatus.AS_RECEIVED,
                 actor=actor,
                 cause=cause,
+                cause_data=cause_data,
             )
         case_ids = case_selectors.cases_resting_on([record.pk])
         if changed:
             _, withdrawn = corrections.withdraw_flags_left_without_evidence(
-                [record.pk], actor=system, cause=cause
+                [record.pk], actor=system, cause=cause, cause_data=cause_data
             )
             consequences += withdrawn
             consequences += reevaluate_cases(
@@ -713,7 +721,8 @@ def _entry(challenge: Challenge, action: str, notices: list[Any], **data: Any) -
             "subject": challenge.subject_id,
             "kind": challenge.kind,
             "evidence": challenge.evidence_id,
-            "decision": challenge.decision_id,
+            # Not "decision": that key names the decision rows an event records (verify_audit).
+            "challenged_decision": challenge.decision_id,
             "case": challenge.case_id,
             "status": challenge.status,
             "notices": [notice.pk for notice in notices],

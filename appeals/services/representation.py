@@ -60,17 +60,14 @@ def grant_representation(
         if problems:
             raise AppealInvalid(problems)
         assert chosen is not None and expires_at is not None  # noqa: S101 - problems said so
-        existing = (
-            Representation.objects.select_for_update()
-            .filter(
-                subject=scope.subject,
-                representative=chosen,
-                case_id=case_id,
-                status__in=OPEN_GRANT_STATUSES,
-                expires_at__gt=timezone.now(),
-            )
-            .first()
+        same = Representation.objects.select_for_update().filter(
+            subject=scope.subject,
+            representative=chosen,
+            status__in=OPEN_GRANT_STATUSES,
+            expires_at__gt=timezone.now(),
         )
+        same = same.filter(case__isnull=True) if case_id is None else same.filter(case_id=case_id)
+        existing = same.first()
         if existing is not None:
             raise AppealRefused(
                 f"You have already asked {chosen.get_username()} to act for you on this "

@@ -87,7 +87,7 @@ def world(
 ) -> World:
     settings.SUBJECT_NOTICE_DELAY_HOURS = 0
     fay = flagged_subject("fay.flagged")
-    subject = fay.subject  # type: ignore[attr-defined]
+    subject = fay.subject
     records = [EvidenceItemFactory.create(), EvidenceItemFactory.create()]
     flags = overtime_flags(detector_client, subject, [[record] for record in records])
     send_due_notifications(actor=system_actor())
