@@ -146,6 +146,7 @@ _DONE = {
     DecisionKind.RELEASE: "You released the case from hold.",
     DecisionKind.WITHDRAWAL: "You withdrew the case.",
     DecisionKind.ASSIGNMENT: "You assigned the case to {assignee}.",
+    DecisionKind.SET_ASIDE: "You set aside a decision on the case.",
 }
 
 
