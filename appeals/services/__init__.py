@@ -17,6 +17,7 @@ from appeals.services.challenges import (
     decide_escalation,
     escalate_challenge,
     file_challenge,
+    remedies_for,
     took_part,
 )
 from appeals.services.representation import (
@@ -40,6 +41,7 @@ __all__ = [
     "expire_grants",
     "file_challenge",
     "grant_representation",
+    "remedies_for",
     "revoke_representation",
     "took_part",
 ]

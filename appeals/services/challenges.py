@@ -577,6 +577,15 @@ _REMEDIES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+def remedies_for(kind: str, finding: str) -> frozenset[str]:
+    """The remedies a finding allows on a challenge of ``kind``: nothing changes on a rejection;
+    an upheld challenge to a record corrects or withdraws it (a lacks-context one may also leave
+    it as it is, its context now beside it); an upheld challenge to a decision sets it aside."""
+    if finding == Finding.REJECTED:
+        return frozenset({Remedy.NONE})
+    return _REMEDIES.get((kind, finding), frozenset())
+
+
 def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> None:
     problems: dict[str, str] = {}
     if adjudication.finding not in Finding.values:
@@ -594,11 +603,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
     if not adjudication.no_conflict_declared:
         problems["no_conflict_declared"] = DECLARE
     if "finding" not in problems:
-        allowed = (
-            frozenset({Remedy.NONE})
-            if adjudication.finding == Finding.REJECTED
-            else _REMEDIES[(challenge.kind, adjudication.finding)]
-        )
+        allowed = remedies_for(challenge.kind, adjudication.finding)
         if adjudication.remedy not in allowed:
             words = ", ".join(sorted(str(Remedy(r).label).lower() for r in allowed))
             problems["remedy"] = (
