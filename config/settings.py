@@ -355,6 +355,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "appeals.tasks.expire_representations",
         "schedule": 15 * 60,
     },
+    # Files a rolled-back filing stored and no row names.
+    "remove-orphan-attachments": {
+        "task": "appeals.tasks.remove_orphan_attachments",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # One handler, on the root logger, so each message prints once. Django's defaults give its own

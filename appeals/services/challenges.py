@@ -30,7 +30,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appeals import audit_actions
-from appeals.attachments import AttachmentRefused, check_uploads, store
+from appeals.attachments import (
+    AttachmentRefused,
+    CheckedUpload,
+    PendingFiles,
+    atomic_with_files,
+    check_uploads,
+)
 from appeals.deadlines import add_working_days
 from appeals.errors import AppealInvalid, AppealNotFound, AppealRefused
 from appeals.models import (
@@ -119,6 +125,7 @@ def file_challenge(
     not see (answered as one that does not exist), a second open challenge on the same record or
     decision, grounds missing, too long or with NUL characters, a refused attachment."""
     problems = _text_problems(request)
+    uploads: list[CheckedUpload] = []
     try:
         uploads = check_uploads(files)
     except AttachmentRefused as exc:
@@ -126,8 +133,9 @@ def file_challenge(
     if problems:
         raise AppealInvalid(problems)
     try:
-        with transaction.atomic():
-            return _file(request, actor=actor, uploads=uploads)
+        # The files are stored before the rows that name them, and removed if this rolls back.
+        with atomic_with_files() as stored:
+            return _file(request, actor=actor, uploads=uploads, stored=stored)
     except IntegrityError as exc:
         # Two filed at once: the database's one-open-challenge rule refused the second.
         raise AppealRefused(
@@ -136,7 +144,9 @@ def file_challenge(
         ) from exc
 
 
-def _file(request: ChallengeRequest, *, actor: Actor, uploads: list[Any]) -> Challenge:
+def _file(
+    request: ChallengeRequest, *, actor: Actor, uploads: list[CheckedUpload], stored: PendingFiles
+) -> Challenge:
     scope = scope_for(actor.user, request.subject)
     acting = scope.actor
     now = timezone.now()
@@ -177,7 +187,7 @@ def _file(request: ChallengeRequest, *, actor: Actor, uploads: list[Any]) -> Cha
         challenge.decision = decision
         challenge.case_id = decision.case_id
     save_with_history(challenge, actor=acting, reason="challenge filed")
-    attachments = _store_attachments(challenge, uploads, now)
+    attachments = _store_attachments(challenge, uploads, now, stored)
     cause = {"challenge": challenge.pk}
     entries: list[log.Entry] = []
     if record is not None:
@@ -238,7 +248,7 @@ def _no_open_challenge(
 
 
 def _store_attachments(
-    challenge: Challenge, uploads: list[Any], now: datetime
+    challenge: Challenge, uploads: list[CheckedUpload], now: datetime, stored: PendingFiles
 ) -> list[ChallengeAttachment]:
     return ChallengeAttachment.objects.bulk_create(
         [
@@ -249,7 +259,7 @@ def _store_attachments(
                 content_type=upload.content_type,
                 size=upload.size,
                 sha256=upload.sha256,
-                stored_name=store(upload, prefix=f"challenges/{challenge.pk}"),
+                stored_name=stored.store(upload, prefix=f"challenges/{challenge.pk}"),
                 uploaded_at=now,
             )
             for position, upload in enumerate(uploads, start=1)
