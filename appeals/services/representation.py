@@ -171,7 +171,7 @@ def expire_grants(*, actor: Actor, limit: int = 1000) -> int:
     the system on a schedule; the expiry itself took effect when it fell."""
     with transaction.atomic():
         due = list(
-            Representation.objects.select_for_update(skip_locked=True)
+            Representation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=OPEN_GRANT_STATUSES, expires_at__lte=timezone.now())
             .select_related("subject", "subject__user", "representative")
             .order_by("expires_at", "pk")[:limit]
@@ -223,7 +223,7 @@ def _expiry(expires_on: date | None, problems: dict[str, str]) -> datetime | Non
 
 def _locked_for_representative(grant_id: int, actor: Actor) -> Representation:
     grant = (
-        Representation.objects.select_for_update()
+        Representation.objects.select_for_update(of=("self",))
         .select_related("subject", "subject__user")
         .filter(pk=grant_id, representative_id=actor.user_id)
         .first()

@@ -671,6 +671,9 @@ def test_files_no_row_names_are_swept_once_old(
     from appeals.tasks import remove_orphan_attachments
     from tests.appeals.test_attachments import PDF
 
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now(), tick=False)
     upload = CheckedUpload("x.pdf", "application/pdf", len(PDF), "0" * 64, PDF)
     store(upload, prefix="challenges/999")
     assert remove_orphan_attachments() == 0  # too new: its transaction may still commit
