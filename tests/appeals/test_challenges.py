@@ -680,3 +680,37 @@ def test_files_no_row_names_are_swept_once_old(
     time_machine.shift(timedelta(days=2))
     assert remove_orphan_attachments() == 1
     assert stored_files(private_files) == []
+
+
+def test_a_corrected_record_takes_its_corrected_content_only(
+    world: World, detector_client: Any
+) -> None:
+    from tests.factories import FlagItemFactory
+    from tests.ingest_client import post_flags
+
+    record = world.records[0]
+    as_received = {
+        "source_system": record.source_system,
+        "record_type": record.record_type,
+        "record_id": record.record_id,
+        "occurred_at": "2026-05-14T18:00:00Z",
+        "summary": record.summary,
+        "payload": record.payload,
+    }
+    decide(
+        world,
+        file_inaccurate(world, record),
+        "upheld",
+        Remedy.CORRECTED,
+        correction=services.CorrectedContent(
+            summary="Overtime claim, 2 hours", payload={"hours": 2}, occurred_at=record.occurred_at
+        ),
+    )
+    old = FlagItemFactory.create(subject=world.subject.staff_number, evidence=[as_received])
+    [refused] = post_flags(detector_client, [old]).json()["items"]
+    assert refused["status"] == "rejected"
+    assert "its earlier content cannot be sent again" in refused["errors"]["evidence.0"][0]
+    corrected = {**as_received, "summary": "Overtime claim, 2 hours", "payload": {"hours": 2}}
+    new = FlagItemFactory.create(subject=world.subject.staff_number, evidence=[corrected])
+    [accepted] = post_flags(detector_client, [new]).json()["items"]
+    assert accepted["status"] == "created"
