@@ -437,25 +437,26 @@ def deadlines_of(challenge: Challenge, now: datetime) -> list[Deadline]:
 def steward_deadline(label: str, due: date, done_at: datetime | None, now: datetime) -> Deadline:
     met = deadline_met(due, done_at, now)
     done = f"{timezone.localdate(done_at):%-d %B %Y}" if done_at is not None else ""
+    # The tag beside it says "Met" or "Missed"; the words say what happened.
     if met is True:
-        state = f"Met: done on {done}"
+        state = f"done on {done}"
     elif met is False and done_at is not None:
-        state = f"Missed: done on {done}, after it was due"
+        state = f"done on {done}, after it was due"
     elif met is False:
-        state = "Missed: not done yet, and overdue"
+        state = "not done yet, and overdue"
     else:
-        state = "Not done yet, and not yet due"
+        state = "not done yet, and not yet due"
     return Deadline(label, due, state, met)
 
 
 def escalation_window(challenge: Challenge, due: date, now: datetime) -> Deadline:
     met = deadline_met(due, challenge.escalated_at, now)
     if challenge.escalated_at is not None:
-        state = f"Escalated on {timezone.localdate(challenge.escalated_at):%-d %B %Y}"
+        state = f"escalated on {timezone.localdate(challenge.escalated_at):%-d %B %Y}"
     elif met is None:
-        state = "Not escalated: you may still escalate it"
+        state = "not escalated: you may still escalate it"
     else:
-        state = "Not escalated: the time to escalate has passed"
+        state = "not escalated: the time to escalate has passed"
     return Deadline("Escalate by", due, state, met)
 
 
@@ -614,6 +615,7 @@ def representatives_page(
             "chosen_case": form["case"].value() or ALL_CASES,
             "max_days": settings.REPRESENTATION_MAX_DAYS,
             "latest": timezone.localdate(now) + timedelta(days=settings.REPRESENTATION_MAX_DAYS),
+            "example": timezone.localdate(now) + timedelta(days=90),
         },
         status=status,
     )

@@ -963,7 +963,7 @@ def test_the_challenge_page_shows_the_deadlines_and_the_decision(world: World) -
     page = text(browser(world.fay).get(f"/challenges/{challenge.pk}/"))
 
     assert f"Acknowledge by {challenge.acknowledge_due.day}" in page
-    assert "Met: done on" in page
+    assert "Met</strong> done on" in page
     assert REASONS in page and "Rejected" in page
     assert f"Escalate by {challenge.escalation_due.day}" in page  # type: ignore[union-attr]
     assert f'action="/challenges/{challenge.pk}/escalate/"' in page
