@@ -23,7 +23,6 @@ def signed_in(people: dict[str, Any], username: str) -> Client:
     [
         ("dan.steward", "You are a data steward", "decides whether it is corrected or withdrawn"),
         ("olive.oversight", "You are oversight", "never named case content"),
-        ("rhea.rep", "You are a representative", "No member has granted you access"),
     ],
 )
 def test_roles_without_a_work_page_start_on_one_about_their_role(
@@ -39,6 +38,19 @@ def test_roles_without_a_work_page_start_on_one_about_their_role(
     text = page.content.decode()
     assert f">{heading}</h1>" in text
     assert says in text
+
+
+def test_a_representative_starts_on_the_people_they_act_for_and_keeps_the_role_page(
+    people: dict[str, Any],
+) -> None:
+    client = signed_in(people, "rhea.rep")
+
+    start = client.get("/").headers["Location"]
+    page = client.get("/your-role/").content.decode()
+
+    assert start == "/representing/"
+    assert ">You are a representative</h1>" in page
+    assert 'href="/representing/">the people you represent</a>' in page
 
 
 @pytest.mark.parametrize("username", ["rita.reviewer", "sid.subject"])

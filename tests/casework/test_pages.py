@@ -62,8 +62,8 @@ def test_signing_in_leads_to_the_queue(people: dict[str, Any], case: Case) -> No
         ("alan.admin", "/admin/"),
         ("dan.steward", "/your-role/"),
         ("olive.oversight", "/your-role/"),
-        ("rhea.rep", "/your-role/"),
-        ("sid.subject", "/notices/"),
+        ("rhea.rep", "/representing/"),
+        ("sid.subject", "/me/"),
     ],
 )
 def test_each_role_starts_on_its_own_page(
