@@ -667,11 +667,11 @@ def test_every_step_is_emailed_to_fay_after_commit_saying_only_to_sign_in(
 def test_files_no_row_names_are_swept_once_old(
     db: Any, private_files: Any, time_machine: Any
 ) -> None:
+    from django.utils import timezone
+
     from appeals.attachments import CheckedUpload, store
     from appeals.tasks import remove_orphan_attachments
     from tests.appeals.test_attachments import PDF
-
-    from django.utils import timezone
 
     time_machine.move_to(timezone.now(), tick=False)
     upload = CheckedUpload("x.pdf", "application/pdf", len(PDF), "0" * 64, PDF)
