@@ -577,6 +577,14 @@ _REMEDIES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+def allowed_remedies(kind: str, finding: str) -> frozenset[str]:
+    """What a finding may do on a challenge of this kind (``Remedy``): a rejection changes
+    nothing; an unknown finding allows nothing."""
+    if finding == Finding.REJECTED:
+        return frozenset({Remedy.NONE})
+    return _REMEDIES.get((kind, finding), frozenset())
+
+
 def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> None:
     problems: dict[str, str] = {}
     if adjudication.finding not in Finding.values:
@@ -594,11 +602,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
     if not adjudication.no_conflict_declared:
         problems["no_conflict_declared"] = DECLARE
     if "finding" not in problems:
-        allowed = (
-            frozenset({Remedy.NONE})
-            if adjudication.finding == Finding.REJECTED
-            else _REMEDIES[(challenge.kind, adjudication.finding)]
-        )
+        allowed = allowed_remedies(challenge.kind, adjudication.finding)
         if adjudication.remedy not in allowed:
             words = ", ".join(sorted(str(Remedy(r).label).lower() for r in allowed))
             problems["remedy"] = (
