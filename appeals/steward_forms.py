@@ -73,22 +73,34 @@ NO_CHANGE = "none"
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
 
 
+# Each remedy as the one deciding chooses it (``Remedy``'s labels say what was done).
+REMEDY_CHOICES = {
+    Remedy.NONE: "Nothing changes",
+    Remedy.CORRECTED: "Correct the record",
+    Remedy.WITHDRAWN: "Withdraw the record",
+    Remedy.SET_ASIDE: "Set the decision aside",
+}
+
+
 def remedy_choices(kind: str) -> list[tuple[str, str]]:
     """The remedies any finding allows on a challenge of this kind, in the order of ``Remedy``,
     "nothing changes" first."""
     allowed = set().union(*(allowed_remedies(kind, finding) for finding in Finding.values))
-    return [(value or NO_CHANGE, str(label)) for value, label in Remedy.choices if value in allowed]
+    return [
+        (value or NO_CHANGE, REMEDY_CHOICES[Remedy(value)])
+        for value in Remedy.values
+        if value in allowed
+    ]
 
 
 def remedies_by_finding(kind: str) -> list[tuple[str, str]]:
     """For the form's hint: each finding and the remedies it allows, in words."""
-    labels = dict(Remedy.choices)
     return [
         (
             str(finding_label),
-            "; ".join(
-                str(labels[value]).lower()
-                for value, _ in Remedy.choices
+            " or ".join(
+                REMEDY_CHOICES[Remedy(value)].lower()
+                for value in Remedy.values
                 if value in allowed_remedies(kind, finding)
             ),
         )
@@ -152,14 +164,18 @@ class AdjudicationForm(forms.Form):
             self.add_error("corrected_occurred_at", "Enter the date and time it happened.")
 
     def adjudication(self) -> Adjudication:
+        """The decision as written, from a valid form; from an invalid one, what of it could be
+        read, with a stand-in for corrected content that could not, so that the service's rules
+        can still say what else is wrong (``adjudication_problems``)."""
         data = self.cleaned_data
         remedy = "" if data.get("remedy") in (NO_CHANGE, None) else data["remedy"]
         correction = None
         if remedy == Remedy.CORRECTED:
+            occurred_at = data.get("corrected_occurred_at") or timezone.now()
             correction = CorrectedContent(
                 summary=data.get("corrected_summary") or "",
-                payload=data["payload"],
-                occurred_at=_aware(data["corrected_occurred_at"]),
+                payload=data.get("payload") or {},
+                occurred_at=_aware(occurred_at),
             )
         return Adjudication(
             finding=data.get("finding") or "",

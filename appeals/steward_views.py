@@ -40,6 +40,7 @@ from appeals.selectors import (
     own_subject,
     steward_queue,
 )
+from appeals.services.challenges import adjudication_problems
 from appeals.steward_forms import (
     AdjudicationForm,
     Show,
@@ -301,8 +302,10 @@ def adjudication_action(request: HttpRequest, challenge_id: int) -> HttpResponse
     challenge = _challenge_or_404(request.user, challenge_id)  # type: ignore[arg-type]
     form = AdjudicationForm(request.POST, kind=challenge.kind)
     if not form.is_valid():
-        status = 400 if "action" in form.errors else 422
-        return _render(request, challenge, form=form, status=status)
+        if "action" in form.errors:
+            return _render(request, challenge, form=form, status=400)
+        _add_the_rules_problems(challenge, form)
+        return _render(request, challenge, form=form, status=422)
     before = audit_head()
     try:
         done = _act(challenge.pk, form, request)
@@ -323,6 +326,17 @@ def adjudication_action(request: HttpRequest, challenge_id: int) -> HttpResponse
     else:
         messages.success(request, what_followed(done, since=before))
     return redirect("adjudication-page", challenge_id=done.pk)
+
+
+def _add_the_rules_problems(challenge: Challenge, form: AdjudicationForm) -> None:
+    """Beside a form's own errors (details that are not JSON, a date that is not one), what the
+    decision's rules find wrong with the rest of it, so that every problem is shown at once."""
+    if form.cleaned_data.get("action") == Step.ACKNOWLEDGE:
+        return
+    problems = adjudication_problems(challenge, form.adjudication())
+    for field, message in problems.items():
+        if field in form.fields and field not in form.errors:
+            form.add_error(field, message)
 
 
 def _act(challenge_id: int, form: AdjudicationForm, request: HttpRequest) -> Challenge:

@@ -586,6 +586,14 @@ def allowed_remedies(kind: str, finding: str) -> frozenset[str]:
 
 
 def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> None:
+    problems = adjudication_problems(challenge, adjudication)
+    if problems:
+        raise AppealInvalid(problems)
+
+
+def adjudication_problems(challenge: Challenge, adjudication: Adjudication) -> dict[str, str]:
+    """What is wrong with a decision on ``challenge``, by field; empty when nothing is. The pages
+    ask it too, to show every problem at once beside those of a form's own."""
     problems: dict[str, str] = {}
     if adjudication.finding not in Finding.values:
         problems["finding"] = "Choose upheld, partly upheld or rejected."
@@ -611,8 +619,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
             )
         elif adjudication.remedy == Remedy.CORRECTED:
             problems.update(_correction_problems(adjudication.correction))
-    if problems:
-        raise AppealInvalid(problems)
+    return problems
 
 
 def _correction_problems(correction: CorrectedContent | None) -> dict[str, str]:

@@ -473,6 +473,33 @@ def test_corrected_details_that_are_not_a_json_object_are_refused_and_nothing_is
     assert Challenge.objects.get(pk=challenge.pk).status == ChallengeStatus.ACKNOWLEDGED
 
 
+def test_every_problem_is_shown_at_once(world: World) -> None:
+    challenge = file_inaccurate(world, world.records[0])
+    take(world, challenge)
+
+    response = signed_in(world.people["dan.steward"]).post(
+        f"/adjudication/{challenge.pk}/act/",
+        {
+            "action": "decide",
+            "finding": "upheld",
+            "remedy": "corrected",
+            "reasons": "Short.",
+            "corrected_summary": "",
+            "corrected_payload": "[1]",
+            "corrected_occurred_at": "2026-06-01T09:30",
+        },
+    )
+
+    assert response.status_code == 422
+    assert set(response.context["form"].errors) == {
+        "corrected_payload",
+        "corrected_summary",
+        "reasons",
+        "no_conflict_declared",
+    }
+    assert Challenge.objects.get(pk=challenge.pk).status == ChallengeStatus.ACKNOWLEDGED
+
+
 def test_a_correction_needs_its_date_and_time(world: World) -> None:
     challenge = file_inaccurate(world, world.records[0])
     take(world, challenge)
