@@ -203,7 +203,6 @@ def adjudication_queue(request: HttpRequest) -> HttpResponse:
             "recent": [_row(challenge, request.user) for challenge in recent],
             "querystring_without_page": _querystring_without_page(request),
             "unlinked": _unlinked(request.user),
-            "today": timezone.localdate(),
         },
     )
 
