@@ -13,11 +13,11 @@ from appeals.services.challenges import (
     ChallengeRequest,
     CorrectedContent,
     acknowledge_challenge,
+    allowed_remedies,
     decide_challenge,
     decide_escalation,
     escalate_challenge,
     file_challenge,
-    remedies_for,
     took_part,
 )
 from appeals.services.representation import (
@@ -34,6 +34,7 @@ __all__ = [
     "CorrectedContent",
     "accept_representation",
     "acknowledge_challenge",
+    "allowed_remedies",
     "decide_challenge",
     "decide_escalation",
     "decline_representation",
@@ -41,7 +42,6 @@ __all__ = [
     "expire_grants",
     "file_challenge",
     "grant_representation",
-    "remedies_for",
     "revoke_representation",
     "took_part",
 ]

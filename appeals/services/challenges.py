@@ -587,16 +587,25 @@ _REMEDIES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
-def remedies_for(kind: str, finding: str) -> frozenset[str]:
+def allowed_remedies(kind: str, finding: str) -> frozenset[str]:
     """The remedies a finding allows on a challenge of ``kind``: nothing changes on a rejection;
     an upheld challenge to a record corrects or withdraws it (a lacks-context one may also leave
-    it as it is, its context now beside it); an upheld challenge to a decision sets it aside."""
+    it as it is, its context now beside it); an upheld challenge to a decision sets it aside. An
+    unknown finding allows nothing."""
     if finding == Finding.REJECTED:
         return frozenset({Remedy.NONE})
     return _REMEDIES.get((kind, finding), frozenset())
 
 
 def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> None:
+    problems = adjudication_problems(challenge, adjudication)
+    if problems:
+        raise AppealInvalid(problems)
+
+
+def adjudication_problems(challenge: Challenge, adjudication: Adjudication) -> dict[str, str]:
+    """What is wrong with a decision on ``challenge``, by field; empty when nothing is. The pages
+    ask it too, to show every problem at once beside those of a form's own."""
     problems: dict[str, str] = {}
     if adjudication.finding not in Finding.values:
         problems["finding"] = "Choose upheld, partly upheld or rejected."
@@ -613,7 +622,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
     if not adjudication.no_conflict_declared:
         problems["no_conflict_declared"] = DECLARE
     if "finding" not in problems:
-        allowed = remedies_for(challenge.kind, adjudication.finding)
+        allowed = allowed_remedies(challenge.kind, adjudication.finding)
         if adjudication.remedy not in allowed:
             words = ", ".join(sorted(str(Remedy(r).label).lower() for r in allowed))
             problems["remedy"] = (
@@ -622,8 +631,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
             )
         elif adjudication.remedy == Remedy.CORRECTED:
             problems.update(_correction_problems(adjudication.correction))
-    if problems:
-        raise AppealInvalid(problems)
+    return problems
 
 
 def _correction_problems(correction: CorrectedContent | None) -> dict[str, str]:

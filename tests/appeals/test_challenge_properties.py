@@ -281,7 +281,7 @@ class AppealMachine(RuleBasedStateMachine):
 
     def _remedy(self, challenge: Challenge, finding: str, data: st.DataObject) -> str:
         """Mostly a remedy the finding allows, now and then one it does not (refused)."""
-        allowed = sorted(services.remedies_for(challenge.kind, finding)) or [Remedy.NONE]
+        allowed = sorted(services.allowed_remedies(challenge.kind, finding)) or [Remedy.NONE]
         return str(data.draw(st.sampled_from(allowed * 5 + list(Remedy.values))))
 
     def _pick(self, pick: int, *, status: str) -> Challenge | None:
