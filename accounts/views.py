@@ -46,9 +46,9 @@ ROLES_WITH_A_START_PAGE = frozenset({Role.DATA_STEWARD, Role.OVERSIGHT, Role.REP
 
 def front_door(request: HttpRequest) -> HttpResponse:
     """Each role's starting page: the work queue for reviewers, the admin for administrators,
-    the people they act for for representatives, a page about the role for data stewards and
-    oversight, and for everyone else their own record. A person with no role, or several, is
-    told so (403) and whom to ask.
+    the people they act for for representatives, the challenges to decide for data stewards, a
+    page about the role for oversight, and for everyone else their own record. A person with no
+    role, or several, is told so (403) and whom to ask.
 
     The pages of higher apps are named, never imported: accounts sits below them."""
     if not request.user.is_authenticated:
@@ -60,6 +60,8 @@ def front_door(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     if role == Role.REPRESENTATIVE:
         return redirect("representing")
+    if role == Role.DATA_STEWARD:
+        return redirect("adjudication-queue")
     if role in ROLES_WITH_A_START_PAGE:
         return redirect("role-start")
     return redirect("my-record")
