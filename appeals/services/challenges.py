@@ -74,6 +74,7 @@ from casework.services.reevaluation import (
 from casework.services.review import set_aside
 from casework.workflow import CaseActionError
 from flags import corrections
+from flags.ingest_schema import MAX_NESTING, nesting_depth, unstorable_text
 from flags.models import EvidenceRecord, EvidenceStatus
 
 # ---------------------------------------------------------------------------------------------
@@ -642,11 +643,26 @@ def _correction_problems(correction: CorrectedContent | None) -> dict[str, str]:
         problems["corrected_summary"] = "Give the corrected summary, in at most 500 characters."
     elif "\x00" in correction.summary:
         problems["corrected_summary"] = "The summary contains a NUL character: remove it."
-    if not isinstance(correction.payload, Mapping):
-        problems["corrected_payload"] = "The corrected details must be a JSON object."
+    problem = _payload_problem(correction.payload)
+    if problem:
+        problems["corrected_payload"] = problem
     if timezone.is_naive(correction.occurred_at):
         problems["corrected_occurred_at"] = "Give the date and time with its time zone."
     return problems
+
+
+def _payload_problem(payload: Any) -> str:
+    """What keeps ``payload`` from being stored as a record's details, as ingest refuses it: not
+    an object, nested too deeply to walk safely, or holding text no database stores (a NUL)."""
+    if not isinstance(payload, Mapping):
+        return "The corrected details must be a JSON object."
+    if nesting_depth(dict(payload)) > MAX_NESTING:
+        return f"The corrected details are nested more than {MAX_NESTING} levels deep."
+    found = unstorable_text(dict(payload))
+    if found is not None:
+        where, what = found
+        return f"The corrected details at {where or 'the top level'} {what}: remove it."
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
