@@ -47,7 +47,9 @@ def grant_representation(
             raise AppealNotFound("There is no record that you may see.")
         problems: dict[str, str] = {}
         chosen = _representative(representative, actor)
-        if chosen is None:
+        if representative and representative == actor.username:
+            problems["representative"] = "You cannot appoint yourself: choose someone else."
+        elif chosen is None:
             problems["representative"] = (
                 f"There is no registered representative called {representative!r}: choose "
                 "one from the list."

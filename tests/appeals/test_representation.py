@@ -161,3 +161,19 @@ def test_a_representative_of_two_people_sees_each_apart(world: World) -> None:
     assert fay_scope.actor.on_behalf_of == world.fay
     assert gus_scope.actor.on_behalf_of == gus
     assert not gus_scope.case_ids  # Gus has no case: nothing of Fay's appears in his scope
+
+
+def test_a_representative_cannot_appoint_themselves(world: World) -> None:
+    from appeals.selectors import own_subject
+
+    assert own_subject(rep(world).user) is not None  # linked to a record of their own
+    with pytest.raises(AppealInvalid) as refused:
+        services.grant_representation(
+            actor=rep(world),
+            representative="rhea.rep",
+            case_id=None,
+            expires_on=TODAY + timedelta(9),
+        )
+    assert refused.value.problems == {
+        "representative": "You cannot appoint yourself: choose someone else."
+    }
