@@ -34,6 +34,7 @@ from appeals.milestones import (
 )
 from appeals.models import Challenge, ChallengeAttachment, ChallengeStatus
 from appeals.selectors import (
+    CHALLENGE_RELATED,
     challenge_for,
     escalation_queue,
     no_such_challenge,
@@ -361,22 +362,7 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     user: Any = request.user
-    challenge = (
-        Challenge.objects.select_related(
-            "subject",
-            "evidence",
-            "decision",
-            "decision__made_by",
-            "case",
-            "filed_by",
-            "on_behalf_of",
-            "adjudicator",
-            "escalated_by",
-            "escalation_taken_by",
-        )
-        .filter(pk=challenge.pk)
-        .get()
-    )
+    challenge = Challenge.objects.select_related(*CHALLENGE_RELATED).filter(pk=challenge.pk).get()
     step = _step_offered(challenge, user)
     _show([challenge], request=request, view="adjudication-page")
     return render(
