@@ -38,16 +38,19 @@ class SignOutView(auth_views.LogoutView):
         return response
 
 
-# Roles whose work has no page of its own in Scrutiny: they start on a page saying what the role
-# does here, rather than on a list of notices that is empty for most of them.
+# Roles whose work has no page of its own in Scrutiny yet: they start on a page saying what the
+# role does here, rather than on a list of notices that is empty for most of them. A
+# representative starts on the list of the people they act for, and keeps the role page too.
 ROLES_WITH_A_START_PAGE = frozenset({Role.DATA_STEWARD, Role.OVERSIGHT, Role.REPRESENTATIVE})
 
 
 def front_door(request: HttpRequest) -> HttpResponse:
     """Each role's starting page: the work queue for reviewers, the admin for administrators,
-    a page about the role for data stewards, oversight and representatives, and for everyone
-    else the notices about cases concerning them. A person with no role, or several, is told so
-    (403) and whom to ask."""
+    the people they act for for representatives, the challenges to decide for data stewards, a
+    page about the role for oversight, and for everyone else their own record. A person with no
+    role, or several, is told so (403) and whom to ask.
+
+    The pages of higher apps are named, never imported: accounts sits below them."""
     if not request.user.is_authenticated:
         return redirect("sign-in")
     role = require_role(request.user)
@@ -55,9 +58,13 @@ def front_door(request: HttpRequest) -> HttpResponse:
         return redirect("case-queue")
     if role == Role.ADMINISTRATOR:
         return redirect("admin:index")
+    if role == Role.REPRESENTATIVE:
+        return redirect("representing")
+    if role == Role.DATA_STEWARD:
+        return redirect("adjudication-queue")
     if role in ROLES_WITH_A_START_PAGE:
         return redirect("role-start")
-    return redirect("my-notices")
+    return redirect("my-record")
 
 
 @require_GET

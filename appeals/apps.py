@@ -6,6 +6,7 @@ class AppealsConfig(AppConfig):
     verbose_name = "Appeals"
 
     def ready(self) -> None:
+        from appeals import case_panel
         from appeals.models import ChallengeAttachment
         from appeals.selectors import cases_with_open_decision_challenges
         from audit import insert_only
@@ -15,3 +16,5 @@ class AppealsConfig(AppConfig):
         insert_only.register(ChallengeAttachment, audit_key="attachments")
         # No outcome is signed on a case while a challenge to one of its decisions is open.
         register_open_challenge_check(cases_with_open_decision_challenges)
+        # The reviewer's case page shows the challenges filed about the case.
+        case_panel.register()

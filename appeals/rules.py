@@ -5,6 +5,7 @@ from typing import Any
 
 import rules
 
+from accounts.per_request import remembered
 from accounts.roles import role_of
 from appeals.selectors import live_grants, own_subject
 from audit.actors import Role
@@ -12,8 +13,11 @@ from audit.actors import Role
 
 @rules.predicate
 def has_own_record(user: Any) -> bool:
-    """Anyone whose account is linked to their own record: officers and staff, reviewers too."""
-    return role_of(user) is not None and own_subject(user) is not None
+    """Anyone whose account is linked to their own record: officers and staff, reviewers too.
+    Asked by the navigation on every page, so worked out once per request."""
+    if role_of(user) is None:
+        return False
+    return remembered(user, "has_own_record", lambda: own_subject(user) is not None)
 
 
 @rules.predicate

@@ -58,7 +58,7 @@ def live_grants(representative: User, now: datetime | None = None) -> QuerySet[R
         representative=representative,
         status=RepresentationStatus.ACTIVE,
         expires_at__gt=now or timezone.now(),
-    ).select_related("subject", "subject__user", "case")
+    ).select_related("subject", "subject__user", "case", "representative", "granted_by")
 
 
 def represented_subjects(representative: User) -> list[Subject]:
@@ -176,9 +176,9 @@ def cases_in_scope(scope: RecordScope) -> list[Case]:
         .prefetch_related(
             Prefetch(
                 "decisions",
-                queryset=Decision.objects.select_related("made_by", "sets_aside").order_by(
-                    "made_at", "pk"
-                ),
+                queryset=Decision.objects.select_related(
+                    "made_by", "on_behalf_of", "sets_aside"
+                ).order_by("made_at", "pk"),
             ),
             Prefetch(
                 "notifications",
@@ -190,10 +190,26 @@ def cases_in_scope(scope: RecordScope) -> list[Case]:
     )
 
 
+# What a challenge is shown with, wherever it is read: the people named on it and what it is about.
+CHALLENGE_RELATED = (
+    "subject",
+    "subject__user",
+    "evidence",
+    "decision",
+    "decision__made_by",
+    "case",
+    "filed_by",
+    "on_behalf_of",
+    "adjudicator",
+    "escalated_by",
+    "escalation_taken_by",
+)
+
+
 def challenges_in_scope(scope: RecordScope) -> list[Challenge]:
     return list(
         _challenges_of(scope)
-        .select_related("evidence", "decision", "case", "filed_by", "adjudicator")
+        .select_related(*CHALLENGE_RELATED)
         .prefetch_related(
             Prefetch("attachments", queryset=ChallengeAttachment.objects.order_by("position"))
         )
@@ -212,10 +228,7 @@ def _challenges_of(scope: RecordScope) -> QuerySet[Challenge]:
 
 def challenge_in_scope(scope: RecordScope, challenge_id: int) -> Challenge:
     challenge = (
-        _challenges_of(scope)
-        .select_related("evidence", "decision", "case", "filed_by", "adjudicator")
-        .filter(pk=challenge_id)
-        .first()
+        _challenges_of(scope).select_related(*CHALLENGE_RELATED).filter(pk=challenge_id).first()
     )
     if challenge is None:
         raise AppealNotFound(no_such_challenge(challenge_id))
@@ -246,7 +259,7 @@ def grants_of(subject: Subject) -> list[Representation]:
     """Every grant the person made, newest first (shown to the person themselves only)."""
     return list(
         Representation.objects.filter(subject=subject)
-        .select_related("representative", "case", "ended_by")
+        .select_related("subject", "representative", "case", "granted_by", "ended_by")
         .order_by("-granted_at", "-pk")
     )
 
@@ -373,13 +386,7 @@ def challenge_for(user: User, challenge_id: int) -> Challenge:
     for an escalated one (the same check), a reviewer who may see the case it was filed from.
     AppealNotFound, in the same words as a missing one, for anyone else."""
     role = role_of(user)
-    challenge = (
-        Challenge.objects.select_related(
-            "subject", "subject__user", "evidence", "decision", "case", "filed_by", "adjudicator"
-        )
-        .filter(pk=challenge_id)
-        .first()
-    )
+    challenge = Challenge.objects.select_related(*CHALLENGE_RELATED).filter(pk=challenge_id).first()
     if challenge is None or role is None:
         raise AppealNotFound(no_such_challenge(challenge_id))
     if _may_see_challenge(user, role, challenge):
@@ -415,9 +422,7 @@ def steward_queue(user: User) -> QuerySet[Challenge]:
     excluded = conflict_scope(user)
     if excluded is None:
         return Challenge.objects.none()
-    return Challenge.objects.exclude(subject_id__in=excluded).select_related(
-        "subject", "evidence", "decision", "adjudicator"
-    )
+    return Challenge.objects.exclude(subject_id__in=excluded).select_related(*CHALLENGE_RELATED)
 
 
 def escalation_queue(user: User) -> QuerySet[Challenge]:
@@ -431,5 +436,5 @@ def escalation_queue(user: User) -> QuerySet[Challenge]:
     return (
         Challenge.objects.filter(escalated_at__isnull=False)
         .exclude(subject_id__in=excluded)
-        .select_related("subject", "evidence", "decision", "adjudicator")
+        .select_related(*CHALLENGE_RELATED)
     )

@@ -1,9 +1,13 @@
 """Celery entry points for appeals: they load ids and call services, nothing more."""
 
+import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 
+from appeals.attachments import remove_orphans
+from appeals.models import ChallengeAttachment
 from appeals.services import expire_grants
 from appeals.services.notices import email_appeal_notice as email_notice
 from audit.actors import system_actor
@@ -29,3 +33,19 @@ def email_appeal_notice(self: Any, notice_id: int) -> bool:
 def expire_representations() -> int:
     """Record the grants whose expiry has passed (each took effect when it fell)."""
     return expire_grants(actor=system_actor())
+
+
+# A file no row names, older than this, was left by a transaction that rolled back after storing
+# it (or a crash in between): it is removed.
+ORPHAN_AGE = timedelta(days=1)
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def remove_orphan_attachments() -> int:
+    """Remove stored files that no attachment row names (see appeals.attachments)."""
+    known = set(ChallengeAttachment.objects.values_list("stored_name", flat=True))
+    removed = remove_orphans(known, older_than=ORPHAN_AGE)
+    if removed:
+        logger.warning("Removed %d orphaned attachment file(s).", len(removed))
+    return len(removed)

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from accounts.roles import actor_for, require_role
 from casework import selectors
 from casework.conflicts import conflict_for_request
-from casework.models import Case, CaseStatus, Outcome
+from casework.models import Case, CaseStatus, Consequence, Outcome
 from casework.services import DecisionRequest, act_on_case, next_steps, record_case_views
 from casework.workflow import (
     CASE_ACTIONS,
@@ -34,7 +34,7 @@ from casework.workflow import (
 )
 from config.api_errors import ApiError, FieldErrors, InvalidQuery, field_messages
 from config.parsers import json_object
-from flags.models import Category
+from flags.models import Category, EvidenceStatus, FlagEvidence
 from tokens.authentication import ApiTokenAuthentication
 
 
@@ -101,8 +101,23 @@ class CasePage(serializers.Serializer[Any]):
     results = CaseListItem(many=True)
 
 
+class ContextAccountOut(serializers.Serializer[Any]):
+    """Reads an EvidenceContext: the subject's account of a record's context."""
+
+    account = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    given_by = serializers.CharField(source="given_by.username")
+    on_behalf_of = serializers.CharField(
+        source="on_behalf_of.username",
+        allow_null=True,
+        help_text="The subject, when their representative gave it for them.",
+    )
+    given_with = serializers.CharField(help_text='Where it was given ("challenge 12").')
+
+
 class EvidenceOut(serializers.Serializer[Any]):
-    """Reads a FlagEvidence link: the record as it stands."""
+    """Reads a FlagEvidence link: the record as it stands, and the case's subject's accounts of
+    its context (from the context's ``context_accounts``: evidence id to accounts)."""
 
     source_system = serializers.CharField(source="evidence.source_system")
     record_type = serializers.CharField(source="evidence.record_type")
@@ -111,7 +126,21 @@ class EvidenceOut(serializers.Serializer[Any]):
     summary = serializers.CharField(source="evidence.summary")
     payload = serializers.JSONField(source="evidence.payload")
     content_hash = serializers.CharField(source="evidence.content_hash")
-    status = serializers.CharField(source="evidence.status")
+    status = serializers.ChoiceField(
+        source="evidence.status",
+        choices=EvidenceStatus.choices,
+        help_text="`disputed` while a challenge to it is open; `corrected` or `withdrawn` after "
+        "an upheld one.",
+    )
+    context_accounts = serializers.SerializerMethodField(
+        help_text="The subject's own accounts of this record's context, given with their "
+        "challenges, whatever the challenges' outcome: read them before deciding."
+    )
+
+    @extend_schema_field(ContextAccountOut(many=True))
+    def get_context_accounts(self, link: FlagEvidence) -> Any:
+        accounts = self.context["context_accounts"].get(link.evidence_id, [])
+        return ContextAccountOut(accounts, many=True).data
 
 
 class FlagOut(serializers.Serializer[Any]):
@@ -147,6 +176,23 @@ class DecisionOut(serializers.Serializer[Any]):
     evidence_hashes = serializers.ListField(child=serializers.CharField())
     deferred_until = serializers.DateField(allow_null=True)
     assigned_to = serializers.CharField(source="assigned_to.username", allow_null=True)
+    sets_aside = serializers.IntegerField(
+        source="sets_aside_id",
+        allow_null=True,
+        help_text="For a decision set aside by an upheld challenge: the id of the decision it "
+        "sets aside, which stays in the list as it was.",
+    )
+
+
+class ReevaluationOut(serializers.Serializer[Any]):
+    """Reads a CaseReevaluation: the case evaluated again after data it rested on changed."""
+
+    evaluated_at = serializers.DateTimeField()
+    cause = serializers.CharField(help_text='What caused it ("challenge 17 upheld").')
+    policy_version = serializers.IntegerField(help_text="The version the case opened under.")
+    met = serializers.BooleanField(help_text="Whether the data that still stands meets it.")
+    consequence = serializers.ChoiceField(choices=Consequence.choices)
+    trace = serializers.JSONField(help_text="The new trace, beside the case's original one.")
 
 
 class NextStepOut(serializers.Serializer[Any]):
@@ -166,17 +212,27 @@ class CaseDetail(CaseListItem):
     trace = serializers.JSONField()
     recommended_outcome = serializers.CharField(allow_blank=True)
     outcome = serializers.CharField(allow_blank=True)
+    reconsider_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Set when data a concluded case rested on was since corrected or withdrawn: "
+        "reconsider the case (for a referral, tell the body it was referred to).",
+    )
     flags = serializers.SerializerMethodField()
     decisions = serializers.SerializerMethodField()
+    reevaluations = serializers.SerializerMethodField()
     next_steps = serializers.SerializerMethodField()
 
     @extend_schema_field(FlagOut(many=True))
     def get_flags(self, case: Case) -> Any:
-        return FlagOut(self.context["links"], many=True).data
+        return FlagOut(self.context["links"], many=True, context=self.context).data
 
     @extend_schema_field(DecisionOut(many=True))
     def get_decisions(self, case: Case) -> Any:
         return DecisionOut(self.context["decisions"], many=True).data
+
+    @extend_schema_field(ReevaluationOut(many=True))
+    def get_reevaluations(self, case: Case) -> Any:
+        return ReevaluationOut(self.context["reevaluations"], many=True).data
 
     @extend_schema_field(NextStepOut(many=True))
     def get_next_steps(self, case: Case) -> Any:
@@ -225,6 +281,8 @@ def case_context(case: Case, request: Request) -> dict[str, Any]:
         "categories": {case.pk: sorted({link.flag.category for link in links})},
         "links": links,
         "decisions": selectors.decisions_of_case(case),
+        "context_accounts": selectors.context_accounts_of_case(case),
+        "reevaluations": selectors.reevaluations_of_case(case),
         "steps": steps,
     }
 
@@ -314,8 +372,12 @@ class CaseDetailView(APIView):
         summary="One case",
         description=(
             "Why the case opened (the threshold trace), each flag with its detector, version, "
-            "explanation, factors and evidence, every decision, and what can happen next: "
-            "each step with who may take it and whether the caller may take it now."
+            "explanation, factors and evidence (each record's status, and the subject's "
+            "accounts of its context), every decision (one set aside by an upheld challenge "
+            "stays, and the decision setting it aside names it), each evaluation since the "
+            "case opened after data it rested on was corrected or withdrawn, and what can "
+            "happen next: each step with who may take it and whether the caller may take it "
+            "now."
         ),
         responses={200: CaseDetail, 401: UNAUTHENTICATED, 403: NOT_A_REVIEWER, 404: NOT_FOUND},
     )

@@ -21,6 +21,7 @@ from casework.models import (
     REVIEWERS,
     Case,
     CaseFlag,
+    CaseReevaluation,
     CaseStatus,
     Decision,
     DecisionKind,
@@ -39,6 +40,7 @@ from casework.thresholds import (
     window_floor,
 )
 from flags.models import (
+    EvidenceContext,
     EvidenceRecord,
     EvidenceStatus,
     Flag,
@@ -307,6 +309,32 @@ def flags_of_case(case: Case) -> list[CaseFlag]:
 
 def decisions_of_case(case: Case) -> list[Decision]:
     return list(case.decisions.select_related("made_by", "assigned_to").order_by("made_at", "pk"))
+
+
+def context_accounts_of_case(case: Case) -> dict[int, list[EvidenceContext]]:
+    """The case's subject's accounts of the context of the evidence the case's flags rest on,
+    by evidence record, oldest first: shown beside each record whatever became of the challenge
+    they were given with. Another person's account of a shared record is never among them."""
+    rows = (
+        EvidenceContext.objects.filter(
+            subject_id=case.subject_id,
+            evidence_id__in=FlagEvidence.objects.filter(flag__case_links__case=case).values(
+                "evidence_id"
+            ),
+        )
+        .select_related("evidence", "given_by", "on_behalf_of")
+        .order_by("given_at", "pk")
+    )
+    found: dict[int, list[EvidenceContext]] = defaultdict(list)
+    for context in rows:
+        found[context.evidence_id].append(context)
+    return dict(found)
+
+
+def reevaluations_of_case(case: Case) -> list[CaseReevaluation]:
+    """The case's evaluations since it opened, after data it rested on was corrected or
+    withdrawn, oldest first."""
+    return list(case.reevaluations.order_by("evaluated_at", "pk"))
 
 
 def reviewer_usernames() -> list[str]:

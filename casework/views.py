@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,10 +24,20 @@ from audit.access import Shown, record_access
 from casework import selectors
 from casework.conflicts import conflict_for_request
 from casework.forms import ActionForm, QueueFilterForm
-from casework.models import Case, CaseStatus, Decision, DecisionKind, Outcome
+from casework.history import versions_with_changes
+from casework.models import (
+    Case,
+    CaseReevaluation,
+    CaseStatus,
+    Consequence,
+    Decision,
+    DecisionKind,
+    Outcome,
+)
+from casework.panels import case_panels
 from casework.services import act_on_case, next_steps, record_case_views
 from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
-from flags.models import Category, Flag
+from flags.models import Category, EvidenceContext, Flag
 
 PAGE_SIZE = 25
 
@@ -146,6 +155,8 @@ _DONE = {
     DecisionKind.RELEASE: "You released the case from hold.",
     DecisionKind.WITHDRAWAL: "You withdrew the case.",
     DecisionKind.ASSIGNMENT: "You assigned the case to {assignee}.",
+    # Taken only by upholding a challenge, on the adjudication page, which says what followed.
+    DecisionKind.SET_ASIDE: "You set the decision aside.",
 }
 
 
@@ -170,9 +181,22 @@ def _render_case(
     links = selectors.flags_of_case(case)
     decisions = selectors.decisions_of_case(case)
     notices = selectors.notifications_of_case(case)
+    context_accounts = selectors.context_accounts_of_case(case)
+    reevaluations = selectors.reevaluations_of_case(case)
     conflict = conflict_for_request(actor.user, case.subject)
     steps = next_steps(case, actor, conflict)
-    record_case_views([case], actor=actor, channel="page", view="case-page")
+    panels = case_panels(case, actor.user)
+    # One entry in the access log for the case and whatever the panels show of the person.
+    record_access(
+        [
+            Shown(case.subject_id, "casework.case", case.pk),
+            *(item for panel in panels for item in panel.shown),
+        ],
+        actor=actor,
+        channel="page",
+        view="case-page",
+        purpose="case review",
+    )
     failed_action = form.data.get("action") if form is not None else None
     return render(
         request,
@@ -180,7 +204,12 @@ def _render_case(
         {
             "case": case,
             "links": links,
-            "trace_categories": _trace_categories(case),
+            "trace_categories": trace_categories(case.trace),
+            "reevaluations": [
+                {"row": row, "categories": trace_categories(row.trace)} for row in reevaluations
+            ],
+            "context_accounts": context_accounts,
+            "panels": panels,
             "steps": steps,
             "forms": [
                 _ActionFormView(
@@ -191,9 +220,9 @@ def _render_case(
                 if step.available
             ],
             "failed_form": form,
-            "timeline": _timeline(case, decisions, notices),
-            "case_history": _history(case.history.select_related("history_user")),
-            "flag_history": _history(
+            "timeline": _timeline(case, decisions, notices, context_accounts, reevaluations),
+            "case_history": versions_with_changes(case.history.select_related("history_user")),
+            "flag_history": versions_with_changes(
                 Flag.history.filter(id__in=[link.flag_id for link in links]).select_related(
                     "history_user"
                 ),
@@ -225,8 +254,10 @@ class _ActionFormView:
     form: ActionForm
 
 
-def _trace_categories(case: Case) -> list[dict[str, Any]]:
-    categories = case.trace.get("categories", []) if isinstance(case.trace, dict) else []
+def trace_categories(trace: Any) -> list[dict[str, Any]]:
+    """A threshold trace's categories, each with its label: the opening trace and every trace of
+    a later evaluation read alike."""
+    categories = trace.get("categories", []) if isinstance(trace, dict) else []
     labels = dict(Category.choices)
     return [
         {**item, "label": labels.get(item.get("category", ""), item.get("category", ""))}
@@ -245,7 +276,13 @@ class _Event:
     outcome: str = ""
 
 
-def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Event]:
+def _timeline(
+    case: Case,
+    decisions: list[Decision],
+    notices: list[Any],
+    context_accounts: dict[int, list[EvidenceContext]],
+    reevaluations: list[CaseReevaluation],
+) -> list[_Event]:
     events = [
         _Event(
             case.opened_at,
@@ -255,6 +292,7 @@ def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Eve
             case.trace.get("summary", "") if isinstance(case.trace, dict) else "",
         )
     ]
+    by_id = {decision.pk: decision for decision in decisions}
     for decision in decisions:
         events.append(
             _Event(
@@ -263,7 +301,7 @@ def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Eve
                 decision.made_by.get_username(),
                 decision.role.replace("_", " "),
                 decision.rationale,
-                _decided(decision),
+                _decided(decision, by_id),
             )
         )
     for notice in notices:
@@ -277,50 +315,55 @@ def _timeline(case: Case, decisions: list[Any], notices: list[Any]) -> list[_Eve
                     notice.get_kind_display(),
                 )
             )
+    for accounts in context_accounts.values():
+        events.extend(_context_event(context) for context in accounts)
+    events.extend(_reevaluation_event(row) for row in reevaluations)
     return sorted(events, key=lambda event: event.at)
 
 
-def _decided(decision: Any) -> str:
-    """What a decision settled, in words: its outcome, or whom the case went to."""
+def _decided(decision: Decision, by_id: dict[int, Decision]) -> str:
+    """What a decision settled, in words: its outcome, whom the case went to, or the decision it
+    set aside."""
+    if decision.sets_aside_id is not None:
+        return f"decision {decision.sets_aside_id}{_which(by_id.get(decision.sets_aside_id))}"
     if decision.assigned_to is not None:
         return f"to {decision.assigned_to.get_username()}"
     return str(Outcome(decision.outcome).label) if decision.outcome else ""
 
 
-@dataclass
-class _Version:
-    object_id: Any
-    at: datetime
-    who: str
-    reason: str
-    kind: str
-    changes: list[tuple[str, Any, Any]]
+def _which(decision: Decision | None) -> str:
+    if decision is None:
+        return ""
+    what = DecisionKind(decision.kind).label.lower()
+    if decision.outcome:
+        what = f"{what}, {Outcome(decision.outcome).label.lower()}"
+    made_on = timezone.localtime(decision.made_at)
+    return f" ({what}, by {decision.made_by.get_username()} on {made_on:%-d %B %Y})"
 
 
-def _history(records: Any, by: str | None = None) -> list[_Version]:
-    """Each historical version with its field-level differences from the one before it."""
-    ordering = (by, "history_id") if by else ("history_id",)
-    previous: dict[Any, Model] = {}
-    versions = []
-    for record in records.order_by(*ordering):
-        key = getattr(record, by) if by else None
-        before = previous.get(key)
-        changes = []
-        if before is not None:
-            delta = record.diff_against(before)
-            changes = [(change.field, change.old, change.new) for change in delta.changes]
-        previous[key] = record
-        versions.append(
-            _Version(
-                object_id=key,
-                at=record.history_date,
-                who=record.history_user.get_username() if record.history_user else "",
-                reason=record.history_change_reason or "",
-                kind={"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
-                changes=changes,
-            )
-        )
-    return versions
+def _context_event(context: EvidenceContext) -> _Event:
+    record = context.evidence
+    return _Event(
+        context.given_at,
+        "Context given by the subject",
+        context.given_by.get_username(),
+        "representative, for the subject" if context.on_behalf_of_id else "subject",
+        context.account,
+        f"about {record.source_system} {record.get_record_type_display().lower()} "
+        f"{record.record_id} ({context.given_with})",
+    )
+
+
+def _reevaluation_event(row: CaseReevaluation) -> _Event:
+    summary = row.trace.get("summary", "") if isinstance(row.trace, dict) else ""
+    return _Event(
+        row.evaluated_at,
+        "Evaluated again",
+        "Scrutiny",
+        "system",
+        f"{row.cause}. {summary}".strip(),
+        str(Consequence(row.consequence).label),
+    )
 
 
 @require_GET

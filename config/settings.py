@@ -303,6 +303,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "casework.models.CaseStatus",
         "QueueStatusEnum": "casework.selectors.QUEUE_STATUS_CHOICES",
+        "ChallengeKindEnum": "appeals.models.ChallengeKind",
+        "ChallengeStatusEnum": "appeals.models.ChallengeStatus",
+        "ChallengeListStatusEnum": "appeals.api.serializers.CHALLENGE_LIST_STATUSES",
+        "FindingEnum": "appeals.models.Finding",
+        "RemedyEnum": "appeals.models.Remedy",
+        "RepresentationStatusEnum": "appeals.models.RepresentationStatus",
+        "AppealNoticeKindEnum": "appeals.models.AppealNoticeKind",
+        "EvidenceStatusEnum": "flags.models.EvidenceStatus",
     },
 }
 
@@ -354,6 +362,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-representations": {
         "task": "appeals.tasks.expire_representations",
         "schedule": 15 * 60,
+    },
+    # Files a rolled-back filing stored and no row names.
+    "remove-orphan-attachments": {
+        "task": "appeals.tasks.remove_orphan_attachments",
+        "schedule": 24 * 60 * 60,
     },
 }
 

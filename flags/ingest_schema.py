@@ -204,7 +204,7 @@ def _may_hold_unstorable_text(raw: dict[str, Any]) -> bool:
     return "\\u0000" in text
 
 
-def _unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
+def unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
     """The first string that no database can store as text: a NUL or a lone surrogate."""
     if isinstance(value, str):
         if "\x00" in value:
@@ -222,8 +222,8 @@ def _unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
         return None
     for key, inner in items:
         where = f"{path}.{key}" if path else str(key)
-        found = _unstorable_text(key, where) if isinstance(key, str) else None
-        found = found or _unstorable_text(inner, where)
+        found = unstorable_text(key, where) if isinstance(key, str) else None
+        found = found or unstorable_text(inner, where)
         if found:
             return found
     return None
@@ -360,7 +360,7 @@ def check_item(raw: Any, bounds: Bounds | None = None) -> FlagItem | dict[str, l
         return {"flag": ["each flag must be a JSON object"]}
     # Too deep for the text check's recursive walk: pydantic names the part nested too deeply.
     shallow = nesting_depth(raw, MAX_ITEM_NESTING) <= MAX_ITEM_NESTING
-    unstorable = _unstorable_text(raw) if shallow and _may_hold_unstorable_text(raw) else None
+    unstorable = unstorable_text(raw) if shallow and _may_hold_unstorable_text(raw) else None
     if unstorable:
         return {unstorable[0] or "flag": [unstorable[1]]}
     try:

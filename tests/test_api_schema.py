@@ -39,7 +39,8 @@ def test_the_ingest_operation_is_described(schema: dict[str, Any]) -> None:
     assert schema["components"]["securitySchemes"]["apiToken"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API token: a detector's for ingest, a person's for the case API.",
+        "description": "An API token: a detector's for ingest, a person's for the case and "
+        "appeals APIs.",
     }
     body = operation["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"].startswith("#/components/schemas/IngestRequest")
@@ -133,10 +134,19 @@ def test_every_operation_that_reads_a_body_documents_the_one_error_rule(
     assert {path for path, _, _ in operations} == {
         "/api/v1/flags/",
         "/api/v1/cases/{case_id}/transitions/",
+        "/api/v1/representations/",
+        "/api/v1/representations/{grant_id}/transitions/",
+        "/api/v1/challenges/",
+        "/api/v1/challenges/{challenge_id}/transitions/",
     }
+    # JSON everywhere; a multipart form beside it only where files are taken.
+    takes_files = {("/api/v1/challenges/", "post")}
     error = {"$ref": "#/components/schemas/ApiError"}
     for path, method, operation in operations:
-        assert list(operation["requestBody"]["content"]) == ["application/json"], path
+        media_types = ["application/json"]
+        if (path, method) in takes_files:
+            media_types.append("multipart/form-data")
+        assert list(operation["requestBody"]["content"]) == media_types, path
         for status in ("400", "413", "415", "422"):
             answer = operation["responses"][status]["content"]["application/json"]["schema"]
             assert answer == error, (path, method, status)

@@ -9,6 +9,7 @@ Every API error answer has the documented shape (the schema's ``ApiError``).
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,13 +56,19 @@ PAGE_ROUTES = sorted(
 )
 
 
-def concrete(path: str, case_id: int) -> str:
-    return "/" + path.replace("<int:case_id>", str(case_id))
+# A path parameter, as a route has it (<int:case_id>) and as the schema does ({case_id}).
+ROUTE_PARAMETER = re.compile(r"<int:(\w+)>")
+SCHEMA_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def concrete(path: str, row_id: int) -> str:
+    """The route with every id in it set to ``row_id``: a case's, a challenge's, a grant's."""
+    return "/" + ROUTE_PARAMETER.sub(str(row_id), path)
 
 
 def test_the_routes_found_are_the_documented_api(client: Client) -> None:
     schema = client.get("/api/schema/?format=json").json()
-    documented = {path.replace("{case_id}", "<int:case_id>") for path in schema["paths"]}
+    documented = {SCHEMA_PARAMETER.sub(r"<int:\1>", path) for path in schema["paths"]}
 
     assert {"/" + path for path in API_ROUTES} == documented
     assert {"cases/<int:case_id>/act/", "sign-in/", "sign-out/"} <= set(PAGE_ROUTES)
@@ -96,6 +103,21 @@ FIELD_NAMES = st.sampled_from(
         "recommendation",
         "username",
         "password",
+        # The appeals API's fields.
+        "kind",
+        "evidence",
+        "decision",
+        "grounds",
+        "proposed_correction",
+        "subject",
+        "attachments",
+        "representative",
+        "case",
+        "expires_on",
+        "finding",
+        "reasons",
+        "remedy",
+        "corrected",
         "x",
     ]
 )

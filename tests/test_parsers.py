@@ -1,13 +1,23 @@
-"""config/parsers.py: the depth scan that guards json.loads, read without parsing."""
+"""config/parsers.py: the depth scan that guards json.loads, read without parsing; the strict
+multipart parser's limits and its closing boundary."""
 
 import json
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
 from hypothesis import given
 from hypothesis import strategies as st
+from rest_framework.exceptions import ParseError
+from rest_framework.request import Request
 
-from config.parsers import MAX_DEPTH, describe_size, nesting_depth
+from config.parsers import (
+    MAX_DEPTH,
+    BodyTooLarge,
+    StrictMultiPartParser,
+    describe_size,
+    nesting_depth,
+)
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:', max_size=8),
@@ -74,3 +84,66 @@ def test_the_scan_reads_a_hostile_body_in_one_pass(text: str) -> None:
 
     assert found, "the depth scan did not finish in 30 s: it rereads the body"
     assert found[0] <= 1
+
+
+# --- multipart forms -----------------------------------------------------------------------------
+
+BOUNDARY = "b0undary"
+FORM = (
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="grounds"\r\n\r\nWrong.\r\n'
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; filename="a.pdf"\r\n'
+    f"Content-Type: application/pdf\r\n\r\n%PDF-1.4 one page\r\n--{BOUNDARY}--\r\n"
+).encode()
+
+
+class Trickle:
+    """A body that gives at most ``step`` bytes a read, as a slow connection does."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step = data, step
+
+    def read(self, size: int = -1) -> bytes:
+        taken = self.data[: min(self.step, size if size >= 0 else self.step)]
+        self.data = self.data[len(taken) :]
+        return taken
+
+
+def parse_form(stream: Any, *, declared: int, limit: int = 10_000) -> Any:
+    media_type = f"multipart/form-data; boundary={BOUNDARY}"
+    request = Request(RequestFactory().generic("POST", "/", b"", content_type=media_type))
+    request.META["CONTENT_LENGTH"] = str(declared)
+    view = type("Upload", (), {"max_upload_size": limit})()
+    return StrictMultiPartParser().parse(stream, media_type, {"request": request, "view": view})
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 7, 11, len(FORM)])
+def test_the_closing_boundary_is_found_however_the_body_arrives(step: int) -> None:
+    parsed = parse_form(Trickle(FORM, step), declared=len(FORM))
+
+    assert parsed.data["grounds"] == "Wrong."
+    assert parsed.files["attachments"].read() == b"%PDF-1.4 one page"
+
+
+# The CRLF after the closing delimiter is optional; the delimiter is not.
+@pytest.mark.parametrize("cut", [3, 5, len(f"--{BOUNDARY}--\r\n")])
+def test_a_form_cut_short_is_a_parse_error(cut: int) -> None:
+    body = FORM[:-cut]
+
+    with pytest.raises(ParseError, match="closing boundary"):
+        parse_form(Trickle(body, 64), declared=len(body))
+
+
+def test_a_body_longer_than_declared_is_refused_past_the_limit() -> None:
+    body = FORM.replace(b"one page", b"x" * 20_000)
+
+    with pytest.raises(BodyTooLarge):
+        parse_form(Trickle(body, 4096), declared=len(FORM))
+
+
+def test_a_body_declared_too_large_is_refused_before_a_byte_is_read() -> None:
+    class Unreadable:
+        def read(self, size: int = -1) -> bytes:
+            raise AssertionError("read")
+
+    with pytest.raises(BodyTooLarge):
+        parse_form(Unreadable(), declared=10_001)

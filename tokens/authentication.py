@@ -52,5 +52,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token: a detector's for ingest, a person's for the case API.",
+            "description": (
+                "An API token: a detector's for ingest, a person's for the case and appeals APIs."
+            ),
         }

@@ -30,7 +30,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appeals import audit_actions
-from appeals.attachments import AttachmentRefused, check_uploads, store
+from appeals.attachments import (
+    AttachmentRefused,
+    CheckedUpload,
+    PendingFiles,
+    atomic_with_files,
+    check_uploads,
+)
 from appeals.deadlines import add_working_days
 from appeals.errors import AppealInvalid, AppealNotFound, AppealRefused
 from appeals.models import (
@@ -68,6 +74,7 @@ from casework.services.reevaluation import (
 from casework.services.review import set_aside
 from casework.workflow import CaseActionError
 from flags import corrections
+from flags.ingest_schema import MAX_NESTING, nesting_depth, unstorable_text
 from flags.models import EvidenceRecord, EvidenceStatus
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +126,7 @@ def file_challenge(
     not see (answered as one that does not exist), a second open challenge on the same record or
     decision, grounds missing, too long or with NUL characters, a refused attachment."""
     problems = _text_problems(request)
+    uploads: list[CheckedUpload] = []
     try:
         uploads = check_uploads(files)
     except AttachmentRefused as exc:
@@ -126,8 +134,9 @@ def file_challenge(
     if problems:
         raise AppealInvalid(problems)
     try:
-        with transaction.atomic():
-            return _file(request, actor=actor, uploads=uploads)
+        # The files are stored before the rows that name them, and removed if this rolls back.
+        with atomic_with_files() as stored:
+            return _file(request, actor=actor, uploads=uploads, stored=stored)
     except IntegrityError as exc:
         # Two filed at once: the database's one-open-challenge rule refused the second.
         raise AppealRefused(
@@ -136,7 +145,9 @@ def file_challenge(
         ) from exc
 
 
-def _file(request: ChallengeRequest, *, actor: Actor, uploads: list[Any]) -> Challenge:
+def _file(
+    request: ChallengeRequest, *, actor: Actor, uploads: list[CheckedUpload], stored: PendingFiles
+) -> Challenge:
     scope = scope_for(actor.user, request.subject)
     acting = scope.actor
     now = timezone.now()
@@ -177,7 +188,7 @@ def _file(request: ChallengeRequest, *, actor: Actor, uploads: list[Any]) -> Cha
         challenge.decision = decision
         challenge.case_id = decision.case_id
     save_with_history(challenge, actor=acting, reason="challenge filed")
-    attachments = _store_attachments(challenge, uploads, now)
+    attachments = _store_attachments(challenge, uploads, now, stored)
     cause = {"challenge": challenge.pk}
     entries: list[log.Entry] = []
     if record is not None:
@@ -238,7 +249,7 @@ def _no_open_challenge(
 
 
 def _store_attachments(
-    challenge: Challenge, uploads: list[Any], now: datetime
+    challenge: Challenge, uploads: list[CheckedUpload], now: datetime, stored: PendingFiles
 ) -> list[ChallengeAttachment]:
     return ChallengeAttachment.objects.bulk_create(
         [
@@ -249,7 +260,7 @@ def _store_attachments(
                 content_type=upload.content_type,
                 size=upload.size,
                 sha256=upload.sha256,
-                stored_name=store(upload, prefix=f"challenges/{challenge.pk}"),
+                stored_name=stored.store(upload, prefix=f"challenges/{challenge.pk}"),
                 uploaded_at=now,
             )
             for position, upload in enumerate(uploads, start=1)
@@ -577,7 +588,25 @@ _REMEDIES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+def allowed_remedies(kind: str, finding: str) -> frozenset[str]:
+    """The remedies a finding allows on a challenge of ``kind``: nothing changes on a rejection;
+    an upheld challenge to a record corrects or withdraws it (a lacks-context one may also leave
+    it as it is, its context now beside it); an upheld challenge to a decision sets it aside. An
+    unknown finding allows nothing."""
+    if finding == Finding.REJECTED:
+        return frozenset({Remedy.NONE})
+    return _REMEDIES.get((kind, finding), frozenset())
+
+
 def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> None:
+    problems = adjudication_problems(challenge, adjudication)
+    if problems:
+        raise AppealInvalid(problems)
+
+
+def adjudication_problems(challenge: Challenge, adjudication: Adjudication) -> dict[str, str]:
+    """What is wrong with a decision on ``challenge``, by field; empty when nothing is. The pages
+    ask it too, to show every problem at once beside those of a form's own."""
     problems: dict[str, str] = {}
     if adjudication.finding not in Finding.values:
         problems["finding"] = "Choose upheld, partly upheld or rejected."
@@ -594,11 +623,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
     if not adjudication.no_conflict_declared:
         problems["no_conflict_declared"] = DECLARE
     if "finding" not in problems:
-        allowed = (
-            frozenset({Remedy.NONE})
-            if adjudication.finding == Finding.REJECTED
-            else _REMEDIES[(challenge.kind, adjudication.finding)]
-        )
+        allowed = allowed_remedies(challenge.kind, adjudication.finding)
         if adjudication.remedy not in allowed:
             words = ", ".join(sorted(str(Remedy(r).label).lower() for r in allowed))
             problems["remedy"] = (
@@ -607,8 +632,7 @@ def _check_adjudication(challenge: Challenge, adjudication: Adjudication) -> Non
             )
         elif adjudication.remedy == Remedy.CORRECTED:
             problems.update(_correction_problems(adjudication.correction))
-    if problems:
-        raise AppealInvalid(problems)
+    return problems
 
 
 def _correction_problems(correction: CorrectedContent | None) -> dict[str, str]:
@@ -619,11 +643,26 @@ def _correction_problems(correction: CorrectedContent | None) -> dict[str, str]:
         problems["corrected_summary"] = "Give the corrected summary, in at most 500 characters."
     elif "\x00" in correction.summary:
         problems["corrected_summary"] = "The summary contains a NUL character: remove it."
-    if not isinstance(correction.payload, Mapping):
-        problems["corrected_payload"] = "The corrected details must be a JSON object."
+    problem = _payload_problem(correction.payload)
+    if problem:
+        problems["corrected_payload"] = problem
     if timezone.is_naive(correction.occurred_at):
         problems["corrected_occurred_at"] = "Give the date and time with its time zone."
     return problems
+
+
+def _payload_problem(payload: Any) -> str:
+    """What keeps ``payload`` from being stored as a record's details, as ingest refuses it: not
+    an object, nested too deeply to walk safely, or holding text no database stores (a NUL)."""
+    if not isinstance(payload, Mapping):
+        return "The corrected details must be a JSON object."
+    if nesting_depth(dict(payload)) > MAX_NESTING:
+        return f"The corrected details are nested more than {MAX_NESTING} levels deep."
+    found = unstorable_text(dict(payload))
+    if found is not None:
+        where, what = found
+        return f"The corrected details at {where or 'the top level'} {what}: remove it."
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,7 +171,9 @@ def expire_grants(*, actor: Actor, limit: int = 1000) -> int:
     the system on a schedule; the expiry itself took effect when it fell."""
     with transaction.atomic():
         due = list(
-            Representation.objects.select_for_update(skip_locked=True)
+            # The grants' rows only: PostgreSQL refuses FOR UPDATE on the nullable side of the
+            # outer join to the person's account.
+            Representation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=OPEN_GRANT_STATUSES, expires_at__lte=timezone.now())
             .select_related("subject", "subject__user", "representative")
             .order_by("expires_at", "pk")[:limit]
@@ -223,7 +225,8 @@ def _expiry(expires_on: date | None, problems: dict[str, str]) -> datetime | Non
 
 def _locked_for_representative(grant_id: int, actor: Actor) -> Representation:
     grant = (
-        Representation.objects.select_for_update()
+        # The grant's row only (see expire_grants).
+        Representation.objects.select_for_update(of=("self",))
         .select_related("subject", "subject__user")
         .filter(pk=grant_id, representative_id=actor.user_id)
         .first()

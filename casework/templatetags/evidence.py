@@ -1,6 +1,7 @@
 """An evidence record's payload as rows a reviewer can read: one row per value, named by the
 path of fields that leads to it, instead of the payload printed as a Python dict."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import template
@@ -45,3 +46,23 @@ def payload_rows(payload: Any) -> list[tuple[str, str]]:
             continue
         pending.extend(reversed(children))
     return rows
+
+
+@register.filter
+def of_record(by_record: Mapping[int, Any], evidence_id: int) -> Any:
+    """What ``by_record`` (evidence id to rows) holds for one record: ``context_accounts|
+    of_record:item.evidence_id`` for the person's accounts of its context."""
+    return by_record.get(evidence_id, [])
+
+
+_STATUS_TAGS = {
+    "disputed": "govuk-tag--yellow",
+    "corrected": "govuk-tag--blue",
+    "withdrawn": "govuk-tag--grey",
+}
+
+
+@register.filter
+def evidence_tag(status: str) -> str:
+    """The GOV.UK tag colour of an evidence record's status; "" for a record as received."""
+    return _STATUS_TAGS.get(status, "")

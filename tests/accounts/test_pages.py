@@ -18,18 +18,8 @@ def signed_in(people: dict[str, Any], username: str) -> Client:
     return client
 
 
-@pytest.mark.parametrize(
-    ("username", "heading", "says"),
-    [
-        ("dan.steward", "You are a data steward", "decides whether it is corrected or withdrawn"),
-        ("olive.oversight", "You are oversight", "never named case content"),
-        ("rhea.rep", "You are a representative", "No member has granted you access"),
-    ],
-)
-def test_roles_without_a_work_page_start_on_one_about_their_role(
-    people: dict[str, Any], username: str, heading: str, says: str
-) -> None:
-    client = signed_in(people, username)
+def test_oversight_starts_on_a_page_about_its_role(people: dict[str, Any]) -> None:
+    client = signed_in(people, "olive.oversight")
 
     start = client.get("/").headers["Location"]
     page = client.get(start)
@@ -37,8 +27,35 @@ def test_roles_without_a_work_page_start_on_one_about_their_role(
     assert start == "/your-role/"
     assert page.status_code == 200
     text = page.content.decode()
-    assert f">{heading}</h1>" in text
-    assert says in text
+    assert ">You are oversight</h1>" in text
+    assert "never named case content" in text
+
+
+def test_a_data_steward_starts_on_the_challenges_to_decide_and_keeps_the_role_page(
+    people: dict[str, Any],
+) -> None:
+    client = signed_in(people, "dan.steward")
+
+    start = client.get("/").headers["Location"]
+    page = client.get("/your-role/").content.decode()
+
+    assert start == "/adjudication/"
+    assert ">You are a data steward</h1>" in page
+    assert "what you uphold is corrected or withdrawn" in page
+    assert 'href="/adjudication/">Challenges to decide</a>' in page
+
+
+def test_a_representative_starts_on_the_people_they_act_for_and_keeps_the_role_page(
+    people: dict[str, Any],
+) -> None:
+    client = signed_in(people, "rhea.rep")
+
+    start = client.get("/").headers["Location"]
+    page = client.get("/your-role/").content.decode()
+
+    assert start == "/representing/"
+    assert ">You are a representative</h1>" in page
+    assert 'href="/representing/">the people you represent</a>' in page
 
 
 @pytest.mark.parametrize("username", ["rita.reviewer", "sid.subject"])

@@ -1,6 +1,7 @@
 """What the appeals tests share: a flagged officer with an account, whose case opened through
 the real ingest and threshold evaluation and who has been told of it, and the people around it."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import StringIO
 from typing import Any
@@ -10,14 +11,15 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from accounts.services import create_user
+from accounts.roles import actor_for
+from accounts.services import create_user, issue_personal_token
 from appeals import services
 from audit.actors import Actor, Role, system_actor
 from casework.models import Case, CaseStatus
 from casework.services import send_due_notifications
 from flags.models import EvidenceRecord, Flag, Subject
 from tests.factories import EvidenceItemFactory, FlagItemFactory, SubjectFactory
-from tests.ingest_client import post_flags
+from tests.ingest_client import client_for, post_flags
 
 PASSWORD = "correct horse battery staple"
 
@@ -120,3 +122,36 @@ def file_inaccurate(world: World, record: EvidenceRecord, actor: Actor | None = 
         ),
         actor=actor or world.as_fay,
     )
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+Clients = Callable[[str], APIClient]
+
+
+@pytest.fixture
+def api(world: World) -> Clients:
+    """An API client per username, each with its own personal token."""
+    made: dict[str, APIClient] = {}
+
+    def client(username: str) -> APIClient:
+        if username not in made:
+            user = User.objects.get(username=username)
+            issuer = actor_for(world.people["alan.admin"])
+            made[username] = client_for(issue_personal_token(user, actor=issuer).token)
+        return made[username]
+
+    return client
+
+
+@pytest.fixture
+def gus(world: World, detector_client: Any) -> User:
+    """Another flagged officer, told of his case, in another unit."""
+    gus = flagged_subject("gus.grey", unit="Response South")
+    overtime_flags(
+        detector_client,
+        gus.subject,
+        [[EvidenceItemFactory.create()], [EvidenceItemFactory.create()]],
+    )
+    send_due_notifications(actor=system_actor())
+    return gus

@@ -576,3 +576,141 @@ def test_a_detector_cannot_send_a_withdrawn_or_corrected_record_again(
     [outcome] = post_flags(detector_client, [item]).json()["items"]
     assert outcome["status"] == "rejected"
     assert "was withdrawn when a challenge to it was upheld" in outcome["errors"]["evidence.0"][0]
+
+
+# --- attachments and notices ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_files(settings: Any, tmp_path: Any) -> Any:
+    settings.PRIVATE_FILES_ROOT = tmp_path
+    return tmp_path
+
+
+def stored_files(root: Any) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def test_attachments_are_stored_privately_and_named_by_the_filing_event(
+    world: World, private_files: Any
+) -> None:
+    from appeals.models import ChallengeAttachment
+    from tests.appeals.test_attachments import PDF, PNG, upload
+
+    challenge = services.file_challenge(
+        services.ChallengeRequest(
+            kind="not_mine", evidence=world.records[0].pk, grounds="Another officer's claim."
+        ),
+        actor=world.as_fay,
+        files=[upload("payslip.pdf", PDF), upload("rota.png", PNG, "image/png")],
+    )
+    attachments = list(ChallengeAttachment.objects.filter(challenge=challenge))
+    assert [(a.position, a.name, a.content_type) for a in attachments] == [
+        (1, "payslip.pdf", "application/pdf"),
+        (2, "rota.png", "image/png"),
+    ]
+    assert len(stored_files(private_files)) == 2
+    assert all("payslip" not in name for name in stored_files(private_files))
+    filed = AuditEvent.objects.get(action="challenge.filed")
+    assert filed.data["attachments"] == [a.pk for a in attachments]
+    assert "Insert-only rows match" in verify_audit()
+
+
+def test_a_refused_attachment_writes_nothing(world: World, private_files: Any) -> None:
+    from tests.appeals.test_attachments import PDF, PNG, upload
+
+    before = (head(), Challenge.objects.count())
+    with pytest.raises(AppealInvalid) as refused:
+        services.file_challenge(
+            services.ChallengeRequest(
+                kind="not_mine", evidence=world.records[0].pk, grounds="Not mine."
+            ),
+            actor=world.as_fay,
+            files=[upload("good.pdf", PDF), upload("renamed.pdf", PNG)],
+        )
+    assert "renamed.pdf" in refused.value.problems["attachments"]
+    assert (head(), Challenge.objects.count()) == before
+    assert stored_files(private_files) == []
+
+
+def test_a_filing_refused_after_its_checks_leaves_no_file(world: World, private_files: Any) -> None:
+    from tests.appeals.test_attachments import PDF, upload
+
+    file_inaccurate(world, world.records[0])
+    with pytest.raises(AppealRefused):
+        services.file_challenge(
+            services.ChallengeRequest(
+                kind="not_mine", evidence=world.records[0].pk, grounds="Not mine."
+            ),
+            actor=world.as_fay,
+            files=[upload("good.pdf", PDF)],
+        )
+    assert stored_files(private_files) == []
+
+
+def test_every_step_is_emailed_to_fay_after_commit_saying_only_to_sign_in(
+    world: World, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        challenge = file_inaccurate(world, world.records[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(world, challenge, "rejected")
+    subjects = [message.subject for message in mailoutbox]
+    assert "Scrutiny: A challenge was filed" in subjects
+    assert "Scrutiny: The challenge was decided" in subjects
+    assert all(message.to == ["fay.flagged@police.example"] for message in mailoutbox)
+    assert all("annual leave" not in message.body for message in mailoutbox)
+    assert AppealNotice.objects.filter(emailed_at__isnull=False).count() == len(mailoutbox)
+    assert AuditEvent.objects.filter(action="appeal_notice.emailed").count() == len(mailoutbox)
+
+
+def test_files_no_row_names_are_swept_once_old(
+    db: Any, private_files: Any, time_machine: Any
+) -> None:
+    from django.utils import timezone
+
+    from appeals.attachments import CheckedUpload, store
+    from appeals.tasks import remove_orphan_attachments
+    from tests.appeals.test_attachments import PDF
+
+    time_machine.move_to(timezone.now(), tick=False)
+    upload = CheckedUpload("x.pdf", "application/pdf", len(PDF), "0" * 64, PDF)
+    store(upload, prefix="challenges/999")
+    assert remove_orphan_attachments() == 0  # too new: its transaction may still commit
+    time_machine.shift(timedelta(days=2))
+    assert remove_orphan_attachments() == 1
+    assert stored_files(private_files) == []
+
+
+def test_a_corrected_record_takes_its_corrected_content_only(
+    world: World, detector_client: Any
+) -> None:
+    from tests.factories import FlagItemFactory
+    from tests.ingest_client import post_flags
+
+    record = world.records[0]
+    as_received = {
+        "source_system": record.source_system,
+        "record_type": record.record_type,
+        "record_id": record.record_id,
+        "occurred_at": "2026-05-14T18:00:00Z",
+        "summary": record.summary,
+        "payload": record.payload,
+    }
+    decide(
+        world,
+        file_inaccurate(world, record),
+        "upheld",
+        Remedy.CORRECTED,
+        correction=services.CorrectedContent(
+            summary="Overtime claim, 2 hours", payload={"hours": 2}, occurred_at=record.occurred_at
+        ),
+    )
+    old = FlagItemFactory.create(subject=world.subject.staff_number, evidence=[as_received])
+    [refused] = post_flags(detector_client, [old]).json()["items"]
+    assert refused["status"] == "rejected"
+    assert "its earlier content cannot be sent again" in refused["errors"]["evidence.0"][0]
+    corrected = {**as_received, "summary": "Overtime claim, 2 hours", "payload": {"hours": 2}}
+    new = FlagItemFactory.create(subject=world.subject.staff_number, evidence=[corrected])
+    [accepted] = post_flags(detector_client, [new]).json()["items"]
+    assert accepted["status"] == "created"

@@ -109,6 +109,7 @@ def test_a_decisions_audit_event_carries_the_hash_of_its_row(decision: Decision)
         "evidence_hashes": stored.evidence_hashes,
         "deferred_until": None,
         "assigned_to_id": None,
+        "sets_aside_id": None,
     }
 
     event = recording_event(decision)
@@ -307,6 +308,9 @@ def test_the_insert_only_tables_are_the_logs_decisions_and_links() -> None:
         ("casework.caseflag", "case_flags"),
         ("casework.declaredconflict", "declared_conflict"),
         ("flags.flagevidence", "flag_evidence"),
+        ("flags.evidencecontext", "evidence_context"),
+        ("casework.casereevaluation", "reevaluation"),
+        ("appeals.challengeattachment", "attachments"),
     }
 
 

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 TABLE = AuditEvent._meta.db_table
 NO_ROWS = (
-    "Insert-only rows match the audit log: audit.accessevent 0, casework.caseflag 0, "
-    "casework.decision 0, casework.declaredconflict 0, flags.flagevidence 0\n"
+    "Insert-only rows match the audit log: appeals.challengeattachment 0, audit.accessevent 0, "
+    "casework.caseflag 0, casework.casereevaluation 0, casework.decision 0, "
+    "casework.declaredconflict 0, flags.evidencecontext 0, flags.flagevidence 0\n"
 )
 
 

@@ -217,7 +217,7 @@ def test_a_referral_cannot_be_signed_while_its_evidence_is_challenged(
     to_awaiting(case, people, "referral")
     dispute(case)
 
-    with pytest.raises(TransitionRefused, match="challenge to the evidence"):
+    with pytest.raises(TransitionRefused, match="A challenge on this case is open"):
         act(case, people["sam.senior"], "sign_referral")
 
 

@@ -39,6 +39,11 @@ EXPECTED = {
         (status, "withdraw"): ("withdrawn", {"reviewer", "senior_reviewer", "system"})
         for status in ("open", "in_review", "awaiting_sign_off", "on_hold")
     },
+    # Only as the consequence of an upheld challenge to one of the case's decisions.
+    **{
+        (status, "set_aside"): ("open", {"data_steward", "senior_reviewer"})
+        for status in ("in_review", "awaiting_sign_off", "on_hold", "closed", "referred")
+    },
 }
 
 
@@ -59,10 +64,22 @@ def test_every_state_action_and_role_is_allowed_exactly_as_the_table_says(
             transition_for(status, action, Role(role))
 
 
-def test_finished_cases_have_no_next_step() -> None:
+def test_finished_cases_have_no_next_step_but_a_decision_set_aside() -> None:
+    """A closed or referred case moves again only when an upheld challenge sets aside the
+    decision it rests on; a withdrawn case never moves again."""
     for status in ("closed", "referred", "withdrawn"):
-        assert transitions_from(status) == []
+        assert [t.action for t in transitions_from(status)] == (
+            [] if status == "withdrawn" else [Action.SET_ASIDE]
+        )
+        assert all(t.through_a_challenge for t in transitions_from(status))
         assert status not in LIVE_STATUSES
+
+
+def test_the_case_page_and_api_offer_no_step_only_a_challenge_takes() -> None:
+    from casework.workflow import CASE_ACTIONS
+
+    assert Action.SET_ASIDE not in dict(CASE_ACTIONS)
+    assert {t.action for t in TRANSITIONS if t.through_a_challenge} == {Action.SET_ASIDE}
 
 
 def test_the_system_only_ever_moves_a_case_toward_the_subjects_benefit() -> None:
@@ -73,8 +90,11 @@ def test_the_system_only_ever_moves_a_case_toward_the_subjects_benefit() -> None
 
 def test_no_detector_subject_or_outsider_role_can_move_a_case() -> None:
     movers = set().union(*(t.roles for t in TRANSITIONS))
+    # A data steward moves a case only by upholding a challenge to one of its decisions.
+    by_steward = {t.action for t in TRANSITIONS if Role.DATA_STEWARD in t.roles}
 
-    assert movers == {Role.REVIEWER, Role.SENIOR_REVIEWER, Role.SYSTEM}
+    assert movers == {Role.REVIEWER, Role.SENIOR_REVIEWER, Role.DATA_STEWARD, Role.SYSTEM}
+    assert by_steward == {Action.SET_ASIDE}
 
 
 def test_a_refusal_says_what_can_happen_next() -> None:
