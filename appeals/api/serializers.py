@@ -24,6 +24,7 @@ from appeals.models import (
     Representation,
     RepresentationStatus,
 )
+from casework.api import ReevaluationOut as CaseReevaluationOut
 from casework.models import Case
 from flags.models import EvidenceRecord, EvidenceStatus, Flag, stands_for
 
@@ -122,16 +123,14 @@ class RecordDecisionOut(serializers.Serializer[Any]):
     )
 
 
-class ReevaluationOut(serializers.Serializer[Any]):
-    """The case evaluated again after data it rested on was corrected or withdrawn."""
+class ReevaluationOut(CaseReevaluationOut):
+    """The case evaluated again after data it rested on was corrected or withdrawn, as the
+    reviewers see it, with the new trace's summary in words."""
 
-    evaluated_at = serializers.DateTimeField()
-    cause = serializers.CharField()
-    policy_version = serializers.IntegerField()
-    met = serializers.BooleanField()
-    consequence = serializers.CharField()
     summary = serializers.SerializerMethodField()
-    trace = serializers.JSONField()
+
+    class Meta:
+        ref_name = "RecordReevaluation"
 
     @extend_schema_field(serializers.CharField())
     def get_summary(self, reevaluation: Any) -> str:
