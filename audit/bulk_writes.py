@@ -1,4 +1,5 @@
-"""Fast bulk inserts with history rows, for the ingest path.
+"""Fast bulk writes with history rows, for the ingest path and the set-based moves a
+correction makes.
 
 Django's ``bulk_create`` spends most of a 1,000-flag batch preparing values field by field and
 quoting them into SQL. On PostgreSQL these helpers draw the new ids from the table's sequence in
@@ -16,6 +17,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connections, models, router
+from django.db.models import Case, Value, When
+from django.db.models.functions import Cast
+
+import config.lookups  # noqa: F401 - registers the __any lookup used here
 
 Row = dict[str, Any]
 
@@ -137,3 +142,65 @@ def insert_with_history(
         )
     insert_rows(history_model, historical)
     return ids
+
+
+def update_with_history(
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    fields: Sequence[str],
+    *,
+    user: User,
+    reason: str | Callable[[Any], str],
+    when: datetime,
+) -> None:
+    """Write ``fields`` of ``objs``, as the caller has set them in memory, and one ``~``
+    historical row each, as django-simple-history's ``bulk_update_with_history`` writes them; in
+    the same statements for one object or thousands. ``reason`` is the history rows' change
+    reason, or gives each object's.
+
+    One UPDATE: a field every object takes the same value of is set to that value, and only a
+    field whose values differ is written per row (a CASE on the primary key, as Django's
+    ``bulk_update`` writes it). A set-based move (a hundred cases withdrawn, five hundred flags
+    withdrawn) gives most fields one value, so the statement stays small. The history rows go
+    by ``insert_rows`` (COPY on PostgreSQL). ``objs`` must hold their rows' current values in
+    every other field: the history row copies them.
+    """
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    values: dict[str, Any] = {}
+    for name in fields:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field)  # noqa: S101 - a concrete field, by name
+        each = [getattr(obj, field.attname) for obj in objs]
+        if all(value == each[0] for value in each[1:]):
+            values[field.attname] = each[0]
+            continue
+        case: Any = Case(
+            *[
+                When(pk=obj.pk, then=Value(value, output_field=field))
+                for obj, value in zip(objs, each, strict=True)
+            ],
+            output_field=field,
+        )
+        if connection.features.requires_casted_case_in_updates:
+            case = Cast(case, output_field=field)
+        values[field.attname] = case
+    model._default_manager.filter(pk__any=[obj.pk for obj in objs]).update(**values)
+    history_model = model.history.model  # type: ignore[attr-defined]
+    tracked = [field.attname for field in history_model.tracked_fields]
+    reason_of = reason if callable(reason) else lambda obj: reason
+    insert_rows(
+        history_model,
+        [
+            {
+                **{name: getattr(obj, name) for name in tracked},
+                "history_date": when,
+                "history_user_id": user.pk,
+                "history_change_reason": reason_of(obj),
+                "history_type": "~",
+            }
+            for obj in objs
+        ],
+    )

@@ -113,7 +113,7 @@ def candidate_flags_of_cases(case_ids: Iterable[int]) -> dict[int, list[Candidat
     nothing. Two queries, whatever the number of cases and flags."""
     ids = list(case_ids)
     rows = list(
-        CaseFlag.objects.filter(case_id__in=ids, flag__status=FlagStatus.ACTIVE).values_list(
+        CaseFlag.objects.filter(case_id__any=ids, flag__status=FlagStatus.ACTIVE).values_list(
             "case_id",
             "flag_id",
             "flag__detector__slug",
@@ -126,7 +126,7 @@ def candidate_flags_of_cases(case_ids: Iterable[int]) -> dict[int, list[Candidat
     flag_ids = {row[1] for row in rows}
     evidence: dict[int, set[int]] = {pk: set() for pk in flag_ids}
     rested_on: set[int] = set()
-    links = FlagEvidence.objects.filter(flag_id__in=list(flag_ids)).values_list(
+    links = FlagEvidence.objects.filter(flag_id__any=list(flag_ids)).values_list(
         "flag_id", "evidence_id", "evidence__status", "evidence__corrected_at", "flag__received_at"
     )
     for flag_id, evidence_id, status, corrected_at, received_at in links:
@@ -379,7 +379,7 @@ def evidence_hashes_of_cases(case_ids: Iterable[int]) -> dict[int, list[str]]:
     """``evidence_hashes`` for many cases in one query."""
     ids = list(case_ids)
     found: dict[int, set[str]] = {case_id: set() for case_id in ids}
-    rows = CaseFlag.objects.filter(case_id__in=ids).values_list(
+    rows = CaseFlag.objects.filter(case_id__any=ids).values_list(
         "case_id", "flag__evidence__content_hash"
     )
     for case_id, content_hash in rows:
@@ -404,7 +404,7 @@ def cases_with_open_challenges(case_ids: Iterable[int]) -> set[int]:
     evidence is disputed) or to one of their decisions."""
     ids = list(case_ids)
     found = set(
-        CaseFlag.objects.filter(case_id__in=ids, flag__evidence__status=EvidenceStatus.DISPUTED)
+        CaseFlag.objects.filter(case_id__any=ids, flag__evidence__status=EvidenceStatus.DISPUTED)
         .values_list("case_id", flat=True)
         .distinct()
     )

@@ -11,12 +11,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from audit import log
 from audit.actors import Actor
+from audit.bulk_writes import update_with_history
 from audit.history import save_with_history
 from flags import audit_actions
 from flags.models import (
@@ -177,16 +176,16 @@ def withdraw_flags_left_without_evidence(
     falling = sorted(flag_id for flag_id, stands in standing.items() if not stands)
     if not falling:
         return [], []
-    flags = list(Flag.objects.select_for_update().filter(Q(pk__in=falling)).order_by("pk"))
+    flags = list(Flag.objects.select_for_update().filter(pk__any=falling).order_by("pk"))
     for flag in flags:
         flag.status = FlagStatus.WITHDRAWN
-    bulk_update_with_history(
-        flags,
+    update_with_history(
         Flag,
+        flags,
         ["status"],
-        batch_size=2000,
-        default_user=actor.user,
-        default_change_reason=f"withdrawn: none of its evidence stands ({cause})",
+        user=actor.user,
+        reason=f"withdrawn: none of its evidence stands ({cause})"[:100],
+        when=timezone.now(),
     )
     entries = [
         log.Entry(

@@ -76,7 +76,7 @@ def notify_many_now(cases: Sequence[Case], kind: NotificationKind) -> list[log.E
     existing = {
         (notice.case_id, notice.kind): notice
         for notice in Notification.objects.select_for_update().filter(
-            case__in=[case.pk for case in cases], kind__in=kinds
+            case_id__any=[case.pk for case in cases], kind__in=kinds
         )
     }
     missing = [
@@ -87,7 +87,8 @@ def notify_many_now(cases: Sequence[Case], kind: NotificationKind) -> list[log.E
     ]
     created = Notification.objects.bulk_create(missing)
     unsent = [n for n in [*existing.values(), *created] if n.sent_at is None]
-    Notification.objects.filter(pk__in=[n.pk for n in unsent]).update(sent_at=now)
+    if unsent:
+        Notification.objects.filter(pk__any=[n.pk for n in unsent]).update(sent_at=now)
     entries = []
     for notice in unsent:
         notice.sent_at = now

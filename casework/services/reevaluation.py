@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from audit import log
 from audit.actors import Actor, Role
+from audit.bulk_writes import update_with_history
 from casework import audit_actions, selectors
 from casework.models import (
     Case,
@@ -171,7 +171,7 @@ def _locked(case_ids: Iterable[int]) -> list[Case]:
     return list(
         Case.objects.select_for_update(of=("self",))
         .select_related("policy")
-        .filter(pk__in=sorted(set(case_ids)))
+        .filter(pk__any=sorted(set(case_ids)))
         .order_by("pk")
     )
 
@@ -207,16 +207,19 @@ def _move(
         planned.append((case, decision, change))
     decisions = Decision.objects.bulk_create([decision for _, decision, _ in planned])
     changed: set[str] = set()
+    decision_of: dict[int, int] = {}
     for (case, _, change), decision in zip(planned, decisions, strict=True):
         changed |= set(case_changes(case, decision, change, now))
+        decision_of[case.pk] = decision.pk
     label = DecisionKind(planned[0][2].kind).label.lower()
-    bulk_update_with_history(
-        cases,
+    update_with_history(
         Case,
+        cases,
         sorted(changed),
-        batch_size=500,
-        default_user=actor.user,
-        default_change_reason=f"{label}: {rationale}"[:100],
+        user=actor.user,
+        # Each history row names its decision, as a single move by casework.services.review does.
+        reason=lambda case: f"{label} (decision {decision_of[case.pk]})",
+        when=now,
     )
     notices = notify_many_now(cases, notify) if notify else []
     return notices + [
@@ -231,15 +234,14 @@ def _mark_for_reconsideration(
     marking = [case for case in cases if case.reconsider_since is None]
     for case in marking:
         case.reconsider_since = now
-    if marking:
-        bulk_update_with_history(
-            marking,
-            Case,
-            ["reconsider_since"],
-            batch_size=500,
-            default_user=actor.user,
-            default_change_reason=f"rests on data since corrected: {cause}"[:100],
-        )
+    update_with_history(
+        Case,
+        marking,
+        ["reconsider_since"],
+        user=actor.user,
+        reason=f"rests on data since corrected: {cause}"[:100],
+        when=now,
+    )
 
 
 def _store_reevaluations(

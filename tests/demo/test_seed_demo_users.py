@@ -1,5 +1,6 @@
 """``manage.py seed_demo_users``: a sign-in and an API token per role, kept from run to run."""
 
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -8,13 +9,17 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.roles import role_of
 from accounts.services import set_password
+from appeals import services
+from appeals.models import ChallengeStatus, Remedy
 from audit.actors import Actor, Role
 from audit.models import AuditEvent
-from casework.models import Case, Notification, NotificationKind
+from casework.conflicts import check_conflict
+from casework.models import Case, CaseStatus, Notification, NotificationKind
 from demo.management.commands.seed_demo_users import DEMO_USERS, SignIn, read_sign_ins
 from tests.factories import CaseFactory, SubjectFactory
 from tokens.models import ApiToken, TokenKind
@@ -30,10 +35,12 @@ def demo_mode(settings: Any) -> None:
 
 @pytest.fixture
 def register() -> Case:
-    """Professional Standards staff for the reviewers, and a person elsewhere with a case whose
-    opening notice has fallen due (the factory's case opened well before today)."""
+    """Professional Standards staff for the reviewers, someone in Human Resources for the data
+    steward, and a person elsewhere with a case whose opening notice has fallen due (the
+    factory's case opened well before today)."""
     for n in range(4):
         SubjectFactory.create(unit="Professional Standards", staff_number=f"PS{n}")
+    SubjectFactory.create(unit="Human Resources", staff_number="HR1")
     return CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
 
 
@@ -89,6 +96,112 @@ def test_the_subject_is_a_person_with_a_case_and_has_been_told_of_it(
     assert AuditEvent.objects.filter(action="notification.sent", actor_role="system").exists()
     client = signed_in("subject1", sign_ins["subject1"].password)
     assert f"Case {register.pk}," in client.get("/notices/").content.decode()
+
+
+def test_the_subject_is_chosen_for_a_live_case_outside_professional_standards(
+    tmp_path: Path, register: Case
+) -> None:
+    # Earlier in the register: someone in Professional Standards with a case they were told
+    # of, whom the reviewers could not review, and someone whose case was withdrawn.
+    standards = CaseFactory.create(
+        subject=SubjectFactory.create(unit="Professional Standards", staff_number="0001")
+    )
+    withdrawn = CaseFactory.create(
+        subject=SubjectFactory.create(staff_number="0002"), status=CaseStatus.WITHDRAWN
+    )
+
+    seed(tmp_path / "users")
+
+    subject_user = get_user_model().objects.get(username="subject1")
+    assert subject_user.subject == register.subject
+    for passed_over in (standards, withdrawn):
+        passed_over.subject.refresh_from_db()
+        assert passed_over.subject.user is None
+
+
+@pytest.fixture
+def apart(register: Case) -> Case:
+    """Earlier in the register than the steward's right person, people a data steward deciding
+    the demo subject's challenges must not be: their line manager, someone they manage, and a
+    colleague in their unit."""
+    manager = SubjectFactory.create(unit="Human Resources", staff_number="HR0")
+    subject = register.subject
+    subject.line_manager = manager
+    subject.save(update_fields=["line_manager"])
+    SubjectFactory.create(unit="Human Resources", staff_number="HR00", line_manager=subject)
+    SubjectFactory.create(unit=subject.unit, staff_number="000")
+    return register
+
+
+def test_the_data_steward_stands_apart_from_the_subject_and_the_seniors_took_no_part(
+    tmp_path: Path, apart: Case
+) -> None:
+    seed(tmp_path / "users")
+
+    users = {user.username: user for user in get_user_model().objects.all()}
+    person = users["subject1"].subject
+    steward = users["steward1"].subject
+    assert steward.staff_number == "HR1"
+    assert steward.unit != person.unit
+    for username in ("steward1", "senior1", "senior2"):
+        assert check_conflict(users[username], person).passes, username
+    assert not apart.decisions.exists()
+
+
+def test_the_demo_people_can_walk_the_whole_appeal_route(tmp_path: Path, register: Case) -> None:
+    """No grant or challenge is made for them: each step is theirs to take."""
+    seed(tmp_path / "users")
+    users = {user.username: user for user in get_user_model().objects.all()}
+    subject = Actor(users["subject1"], Role.SUBJECT)
+    representative = Actor(users["representative1"], Role.REPRESENTATIVE)
+    [record] = register.flags.get().evidence.all()
+    assert not users["representative1"].representations.exists()
+
+    grant = services.grant_representation(
+        actor=subject,
+        representative="representative1",
+        case_id=None,
+        expires_on=timezone.localdate() + timedelta(days=90),
+    )
+    services.accept_representation(grant.pk, actor=representative)
+    challenge = services.file_challenge(
+        services.ChallengeRequest(
+            kind="inaccurate",
+            evidence=record.pk,
+            grounds="The claim on that date was made by another officer.",
+            proposed_correction="No overtime claimed on that date.",
+            subject=register.subject_id,
+        ),
+        actor=representative,
+    )
+    steward = Actor(users["steward1"], Role.DATA_STEWARD)
+    services.acknowledge_challenge(challenge.pk, actor=steward, no_conflict_declared=True)
+    services.decide_challenge(
+        challenge.pk,
+        services.Adjudication(
+            finding="rejected",
+            reasons="The payroll extract matches the officer's own claim form for that date.",
+            no_conflict_declared=True,
+        ),
+        actor=steward,
+    )
+    services.escalate_challenge(
+        challenge.pk, actor=subject, grounds="The claim form was filled in by my supervisor."
+    )
+    final = services.decide_escalation(
+        challenge.pk,
+        services.Adjudication(
+            finding="upheld",
+            reasons="The claim form is in the supervisor's hand and the roster shows leave.",
+            remedy=Remedy.WITHDRAWN,
+            no_conflict_declared=True,
+        ),
+        actor=Actor(users["senior1"], Role.SENIOR_REVIEWER),
+    )
+
+    assert final.status == ChallengeStatus.UPHELD
+    register.refresh_from_db()
+    assert register.status == CaseStatus.WITHDRAWN
 
 
 def test_a_second_run_keeps_every_password_and_token(tmp_path: Path, register: Case) -> None:

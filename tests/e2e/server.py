@@ -145,7 +145,9 @@ def seed(env: dict[str, str], directory: Path, timings: SetUpTimings) -> dict[st
     users = directory / "users"
     with timings.measure("seed_demo"):
         manage(
-            debug_env,
+            # As `make demo` does: the cases tell their subjects at once, so that the demo
+            # subject sees their case and may challenge the evidence behind it.
+            {**debug_env, "SUBJECT_NOTICE_DELAY_HOURS": "0"},
             "seed_demo",
             f"--subjects={DEMO_SUBJECTS}",
             f"--seed={DEMO_SEED}",

@@ -2,9 +2,14 @@
 
 Reviewers are linked to people in the synthetic force's Professional Standards unit, so the
 conflict check treats them as staff: they never see cases about their own unit or chain of
-command. The subject is linked to a person with a case whose opening notice has been sent, so
-they have a notice to read. Running it again keeps every password and token in the users file
-that still works, and replaces only those that do not.
+command. The subject is linked to a person outside Professional Standards with a live case whose
+opening notice has been sent and whose flags rest on evidence records, so they have a notice to
+read and data to challenge. The data steward is linked to a person with no case, outside the
+subject's unit and chain of command, so that they pass the conflict check for the subject's
+challenges; nobody in the demo has acted on the subject's case, so either senior reviewer may
+decide an escalation. No grant or challenge is made here: the subject appoints the
+representative, and files a challenge, in the demo. Running it again keeps every password and
+token in the users file that still works, and replaces only those that do not.
 """
 
 import enum
@@ -21,13 +26,15 @@ from django.db.models import QuerySet
 
 from accounts.services import AccountError, create_user, issue_personal_token, set_password
 from audit.actors import Actor, Role, UnknownActor, command_actor, system_actor
-from casework.models import NotificationKind
+from casework.models import LIVE_STATUSES, NotificationKind
 from casework.services import send_due_notifications
 from demo.private_files import write_private
-from flags.models import Subject
+from flags.models import EvidenceStatus, Subject
 from tokens.services import TokenRefused, find_token
 
 STANDARDS_UNIT = "Professional Standards"
+# Where the data steward is looked for first: the owners of the records detectors read.
+STEWARD_UNITS = ("Human Resources", "Business Support", "ICT")
 
 
 class Link(enum.Enum):
@@ -35,7 +42,13 @@ class Link(enum.Enum):
 
     NOBODY = "nobody"
     STAFF = "a member of Professional Standards with no case of their own"
-    PERSON_WITH_A_CASE = "a person with a case whose opening notice has been sent"
+    PERSON_WITH_A_CASE = (
+        "a person with a live case whose opening notice has been sent, resting on evidence"
+    )
+    STEWARD = (
+        "a person with no case of their own, outside the unit and the chain of command of the "
+        "demo subject's record"
+    )
 
 
 @dataclass(frozen=True)
@@ -50,12 +63,13 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("reviewer2", Role.REVIEWER, Link.STAFF),
     DemoUser("senior1", Role.SENIOR_REVIEWER, Link.STAFF),
     DemoUser("senior2", Role.SENIOR_REVIEWER, Link.STAFF),
-    DemoUser("steward1", Role.DATA_STEWARD, Link.NOBODY),
+    DemoUser("steward1", Role.DATA_STEWARD, Link.STEWARD),
     DemoUser("oversight1", Role.OVERSIGHT, Link.NOBODY),
     DemoUser("subject1", Role.SUBJECT, Link.PERSON_WITH_A_CASE),
     DemoUser("representative1", Role.REPRESENTATIVE, Link.NOBODY),
     DemoUser("administrator1", Role.ADMINISTRATOR, Link.NOBODY),
 )
+DEMO_SUBJECT = "subject1"
 HEADER = (
     "# Scrutiny demo sign-ins, written by manage.py seed_demo_users: role username password "
     "token (send the token as 'Authorization: Bearer <token>')"
@@ -93,8 +107,9 @@ def unlinked_people() -> QuerySet[Subject]:
     return Subject.objects.filter(active=True, user__isnull=True).order_by("staff_number")
 
 
-def person_for(link: Link) -> Subject | None:
-    """The next person in the register, not yet anyone's account, that ``link`` asks for."""
+def person_for(link: Link, *, apart_from: Subject | None = None) -> Subject | None:
+    """The next person in the register, not yet anyone's account, that ``link`` asks for;
+    ``apart_from`` is the demo subject's record, which the data steward must stand apart from."""
     people = unlinked_people()
     if link == Link.STAFF:
         # A reviewer with a live case of their own may see no cases at all; Professional
@@ -105,12 +120,54 @@ def person_for(link: Link) -> Subject | None:
             or free.exclude(unit__icontains=STANDARDS_UNIT).first()
         )
     if link == Link.PERSON_WITH_A_CASE:
-        told = people.filter(
-            notifications__kind=NotificationKind.CASE_OPENED,
-            notifications__sent_at__isnull=False,
-        )
-        return told.first() or people.filter(cases__isnull=False).first()
+        return demo_subject_person(people)
+    if link == Link.STEWARD:
+        return steward_person(people, apart_from)
     return None
+
+
+def demo_subject_person(people: QuerySet[Subject]) -> Subject | None:
+    """Someone the reviewers may review (not in Professional Standards), with a live case they
+    have been told of and whose flags rest on a record that has not been withdrawn: a case to
+    read and evidence to challenge."""
+    # One filter() call: the conditions hold of the same case.
+    told = people.exclude(unit__icontains=STANDARDS_UNIT).filter(
+        cases__status__in=LIVE_STATUSES,
+        cases__notifications__kind=NotificationKind.CASE_OPENED,
+        cases__notifications__sent_at__isnull=False,
+        cases__case_flags__flag__evidence__status__in=[
+            EvidenceStatus.AS_RECEIVED,
+            EvidenceStatus.CORRECTED,
+        ],
+    )
+    return told.distinct().first() or people.filter(cases__isnull=False).first()
+
+
+def steward_person(people: QuerySet[Subject], subject: Subject | None) -> Subject | None:
+    """Someone with no case, in a unit that owns records where the force has one, who would pass
+    the conflict check for ``subject``: another unit, and neither above nor below them in the
+    chain of command."""
+    free = people.filter(cases__isnull=True).exclude(unit__icontains=STANDARDS_UNIT)
+    if subject is not None:
+        free = free.exclude(unit=subject.unit).exclude(pk__in=chain_above(subject))
+    preferred = [free.filter(unit__icontains=unit) for unit in STEWARD_UNITS]
+    for candidates in [*preferred, free]:
+        for person in candidates[:50]:
+            if subject is None or subject.pk not in chain_above(person):
+                return person
+    return None
+
+
+def chain_above(person: Subject) -> set[int]:
+    """The ids of everyone above ``person`` in the chain of command, to the top."""
+    above: set[int] = set()
+    manager_id = person.line_manager_id
+    while manager_id is not None and manager_id not in above:
+        above.add(manager_id)
+        manager_id = (
+            Subject.objects.filter(pk=manager_id).values_list("line_manager_id", flat=True).get()
+        )
+    return above
 
 
 def token_works(user: User, token: str) -> bool:
@@ -121,6 +178,8 @@ def token_works(user: User, token: str) -> bool:
 
 
 class Command(BaseCommand):
+    # The record subject1 is linked to (or will be, once created): set by handle().
+    demo_subject: Subject | None = None
     help = (
         "Create a demonstration user for each role, with a personal API token, and write their "
         "passwords and tokens to a file; keep those a previous run wrote that still work."
@@ -148,6 +207,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Sent {sent:,} notice(s) that had fallen due, as the system.")
         users_file: Path = options["users_file"]
         held = read_sign_ins(users_file)
+        # Whom subject1 is (or will be): the steward is chosen to stand apart from them.
+        self.demo_subject = self._demo_subject()
         sign_ins = []
         for demo_user in DEMO_USERS:
             try:
@@ -157,24 +218,48 @@ class Command(BaseCommand):
         write_private(users_file, "\n".join([HEADER, *(s.line() for s in sign_ins)]) + "\n")
         self.stdout.write(f"Demo sign-ins and API tokens for each role are in {users_file}.")
 
+    def _demo_subject(self) -> Subject | None:
+        subject_user = get_user_model().objects.filter(username=DEMO_SUBJECT).first()
+        if subject_user is not None:
+            return Subject.objects.filter(user=subject_user).first()
+        return person_for(Link.PERSON_WITH_A_CASE)
+
     def _ensure(self, demo_user: DemoUser, held: SignIn | None, *, actor: Actor) -> SignIn:
         user = get_user_model().objects.filter(username=demo_user.username).first()
         if user is None:
             password = held.password if held else secrets.token_urlsafe(12)
             user = self._create(demo_user, password, actor=actor)
-        elif held and user.check_password(held.password):
-            password = held.password
         else:
-            password = secrets.token_urlsafe(12)
-            set_password(user, password, actor=actor, reason="demo set-up")
+            password = self._password(user, held, actor=actor)
+            self._check_linked(demo_user, user)
         if held and token_works(user, held.token):
             token = held.token
         else:
             token = issue_personal_token(user, actor=actor).token
         return SignIn(demo_user.role.value, demo_user.username, password, token)
 
+    def _password(self, user: User, held: SignIn | None, *, actor: Actor) -> str:
+        if held and user.check_password(held.password):
+            return held.password
+        password = secrets.token_urlsafe(12)
+        set_password(user, password, actor=actor, reason="demo set-up")
+        return password
+
+    def _check_linked(self, demo_user: DemoUser, user: User) -> None:
+        # An account is linked to its record only when it is created: one made before the
+        # register held such a person keeps none.
+        if demo_user.link != Link.NOBODY and not Subject.objects.filter(user=user).exists():
+            self.stderr.write(
+                f"{demo_user.username} has no record of their own in the register, and should be "
+                f"{demo_user.link.value}; start from an empty database to have one."
+            )
+
     def _create(self, demo_user: DemoUser, password: str, *, actor: Actor) -> User:
-        person = person_for(demo_user.link)
+        person = (
+            self.demo_subject
+            if demo_user.link == Link.PERSON_WITH_A_CASE
+            else person_for(demo_user.link, apart_from=self.demo_subject)
+        )
         if demo_user.link != Link.NOBODY and person is None:
             self.stderr.write(
                 f"{demo_user.username}: the register holds nobody who is {demo_user.link.value}; "
