@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import connections, models, router
@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 import config.lookups  # noqa: F401 - registers the __any lookup used here
 
 Row = dict[str, Any]
+M = TypeVar("M", bound=models.Model)
 
 
 def _columns(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -110,6 +111,22 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
                     ]
                 )
     return ids
+
+
+def insert_objects(objs: Sequence[M]) -> list[M]:
+    """``bulk_create`` for unsaved objects of one model, by ``insert_rows``: each takes its
+    primary key, and is then as if saved."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    names = [field.attname for field in _columns(model) if not field.primary_key]
+    ids = insert_rows(model, [{name: getattr(obj, name) for name in names} for obj in objs])
+    database = router.db_for_write(model)
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = database
+    return list(objs)
 
 
 def insert_with_history(

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from audit import log
 from audit.actors import Actor
+from audit.bulk_writes import insert_objects
 from casework import audit_actions
 from casework.models import Case, Notification, NotificationKind
 
@@ -85,7 +86,7 @@ def notify_many_now(cases: Sequence[Case], kind: NotificationKind) -> list[log.E
         for each in kinds
         if (case.pk, each) not in existing
     ]
-    created = Notification.objects.bulk_create(missing)
+    created = insert_objects(missing)
     unsent = [n for n in [*existing.values(), *created] if n.sent_at is None]
     if unsent:
         Notification.objects.filter(pk__any=[n.pk for n in unsent]).update(sent_at=now)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit import log
 from audit.actors import Actor, Role
-from audit.bulk_writes import update_with_history
+from audit.bulk_writes import insert_objects, update_with_history
 from casework import audit_actions, selectors
 from casework.models import (
     Case,
@@ -205,7 +205,7 @@ def _move(
             hashes=hashes[case.pk],
         )
         planned.append((case, decision, change))
-    decisions = Decision.objects.bulk_create([decision for _, decision, _ in planned])
+    decisions = insert_objects([decision for _, decision, _ in planned])
     changed: set[str] = set()
     decision_of: dict[int, int] = {}
     for (case, _, change), decision in zip(planned, decisions, strict=True):
@@ -252,7 +252,7 @@ def _store_reevaluations(
     cause: str,
     cause_data: Mapping[str, Any],
 ) -> list[log.Entry]:
-    rows = CaseReevaluation.objects.bulk_create(
+    rows = insert_objects(
         [
             CaseReevaluation(
                 case=case,

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.actors import system_actor
-from audit.bulk_writes import update_with_history
-from flags.models import Flag, FlagStatus
-from tests.factories import NOW, FlagFactory
+from audit.bulk_writes import insert_objects, update_with_history
+from flags.models import EvidenceRecord, Flag, FlagStatus
+from tests.factories import NOW, EvidenceRecordFactory, FlagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,4 +93,26 @@ def test_one_update_for_one_row_or_many(system_user: User) -> None:
 def test_nothing_to_write_sends_nothing(system_user: User) -> None:
     with CaptureQueriesContext(connection) as captured:
         update_with_history(Flag, [], ["status"], user=system_user, reason="x", when=NOW)
+    assert len(captured) == 0
+
+
+def test_inserted_objects_take_their_keys_and_hold_what_was_stored() -> None:
+    records = EvidenceRecordFactory.build_batch(3, payload={"hours": 4.5, "rest_day": True})
+
+    inserted = insert_objects(records)
+
+    assert inserted == records
+    assert all(record.pk is not None and not record._state.adding for record in records)
+    for record in records:
+        stored = EvidenceRecord.objects.get(pk=record.pk)
+        assert (stored.record_id, stored.payload, stored.occurred_at) == (
+            record.record_id,
+            {"hours": 4.5, "rest_day": True},
+            record.occurred_at,
+        )
+
+
+def test_no_objects_to_insert_sends_nothing() -> None:
+    with CaptureQueriesContext(connection) as captured:
+        assert insert_objects([]) == []
     assert len(captured) == 0
