@@ -34,7 +34,6 @@ from casework.models import (
     CaseFlag,
     CaseStatus,
     Decision,
-    DecisionKind,
     Notification,
     NotificationKind,
 )
@@ -333,12 +332,6 @@ def cases_with_open_decision_challenges(case_ids: list[int]) -> set[int]:
             decision__isnull=False,
             status__in=OPEN_CHALLENGE_STATUSES,
         ).values_list("case_id", flat=True)
-    )
-
-
-def decisions_set_aside(case: Case) -> set[int]:
-    return set(
-        case.decisions.filter(kind=DecisionKind.SET_ASIDE).values_list("sets_aside_id", flat=True)
     )
 
 
