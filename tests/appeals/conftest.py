@@ -56,8 +56,8 @@ class World:
             flag.refresh_from_db()
 
 
-def flagged_subject(username: str, unit: str = "Response North") -> User:
-    subject = SubjectFactory.create(unit=unit)
+def flagged_subject(username: str, unit: str = "Response North", name: str | None = None) -> User:
+    subject = SubjectFactory.create(unit=unit, **({"name": name} if name else {}))
     return create_user(
         username,
         role=Role.SUBJECT,
@@ -88,7 +88,8 @@ def world(
     people: dict[str, Any], detector_client: APIClient, settings: Any, frozen_today: Any
 ) -> World:
     settings.SUBJECT_NOTICE_DELAY_HOURS = 0
-    fay = flagged_subject("fay.flagged")
+    # A name that HTML escapes, so every page check of it also checks the escaping.
+    fay = flagged_subject("fay.flagged", name="Fay O'Neill")
     subject = fay.subject
     records = [EvidenceItemFactory.create(), EvidenceItemFactory.create()]
     flags = overtime_flags(detector_client, subject, [[record] for record in records])

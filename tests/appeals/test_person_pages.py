@@ -189,7 +189,7 @@ def test_staff_in_other_roles_see_only_their_own_record(world: World, username: 
 
     page = text(client.get("/me/"))
 
-    assert world.subject.name not in page
+    assert escape(world.subject.name) not in page
     assert "There are no flags to show." in page
     assert "There are no cases to show." in page
 
@@ -371,8 +371,9 @@ def test_a_representative_with_a_live_grant_sees_fays_record_with_the_banner(
     assert response.status_code == 200
     page = text(response)
     last = TODAY + timedelta(days=30)
+    name = escape(world.subject.name)
     assert (
-        f"You are acting for {world.subject.name} ({world.subject.staff_number}) under grant "
+        f"You are acting for {name} ({world.subject.staff_number}) under grant "
         f"{made.pk} (all cases), until {last.day} {last:%B %Y}; everything you do here is "
         "recorded as on their behalf."
     ) in page
@@ -397,7 +398,7 @@ def test_a_pending_grant_shows_nothing_until_accepted(world: World) -> None:
 
     assert f'action="/representations/{made.pk}/accept/"' in listing
     assert f'action="/representations/{made.pk}/decline/"' in listing
-    assert world.subject.name in listing
+    assert escape(world.subject.name) in listing
     assert before == not_found_words(client.get("/representing/999999/")) == NO_SUCH_RECORD
 
     accepted = client.post(f"/representations/{made.pk}/accept/")
@@ -526,8 +527,8 @@ def test_the_representatives_notices_name_the_person_and_stay_off_her_own_record
     listing = text(client.get("/representing/"))
     own = text(client.get("/me/"))
 
-    assert "You were asked to act as a representative, for " + world.subject.name in listing
-    assert world.subject.name not in own
+    assert "You were asked to act as a representative, for " + escape(world.subject.name) in listing
+    assert escape(world.subject.name) not in own
     assert AppealNotice.objects.filter(recipient=rhea(world)).exists()
 
 
