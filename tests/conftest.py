@@ -30,7 +30,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+# What pytest-xdist workers report back (tests/e2e/conftest.py): printed once, by the controller.
+WORKER_LINES: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    line = getattr(node, "workeroutput", {}).get("e2e_set_up")
+    if line:
+        WORKER_LINES.append(line)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in WORKER_LINES:
+        terminalreporter.write_line(line)
     skipped = [
         report
         for report in terminalreporter.stats.get("skipped", [])

@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 ACTION_TIMEOUT_MS = 10_000
 E2E_DIR = Path(__file__).resolve().parent
 timings = SetUpTimings(steps={})
+E2E_SET_UP = "e2e_set_up"
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects on the marker
@@ -50,12 +51,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(E2E_DIR):
             item.add_marker(pytest.mark.browser)
+            # One worker runs them all, on one seeded server, and nothing else while the
+            # browser's event loop is running.
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def set_up_line() -> str:
+    steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.steps.items())
+    return f"e2e set-up: {steps}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under pytest-xdist this runs in the worker that ran the browser tests: it hands the line to
+    # the controller, which prints it (tests/conftest.py).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and timings.steps:
+        workeroutput[E2E_SET_UP] = set_up_line()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if timings.steps:
-        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.steps.items())
-        terminalreporter.write_line(f"e2e set-up: {steps}")
+        terminalreporter.write_line(set_up_line())
 
 
 @pytest.fixture(scope="session")
