@@ -55,7 +55,7 @@ demo: install .env
 	$(BIN)/python manage.py migrate --no-input
 	SUBJECT_NOTICE_DELAY_HOURS=$(DEMO_NOTICE_DELAY_HOURS) $(BIN)/python manage.py seed_demo \
 		--subjects $(DEMO_SUBJECTS) --seed $(DEMO_SEED) --run-detectors
-	$(BIN)/python manage.py seed_demo_users
+	SUBJECT_NOTICE_DELAY_HOURS=$(DEMO_NOTICE_DELAY_HOURS) $(BIN)/python manage.py seed_demo_users
 	@echo ""
 	@echo "Scrutiny is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  API docs:   http://127.0.0.1:$(PORT)/api/docs/"

@@ -20,8 +20,14 @@ from audit.actors import Actor, Role
 from audit.models import AuditEvent
 from casework.conflicts import check_conflict
 from casework.models import Case, CaseStatus, Notification, NotificationKind
-from demo.management.commands.seed_demo_users import DEMO_USERS, SignIn, read_sign_ins
-from tests.factories import CaseFactory, SubjectFactory
+from demo.management.commands.seed_demo_users import (
+    DEMO_DETECTOR_SLUG,
+    DEMO_USERS,
+    SignIn,
+    read_sign_ins,
+)
+from flags.models import Category, EvidenceRecord, EvidenceStatus, Flag, FlagStatus, Subject
+from tests.factories import CaseFactory, FlagFactory, InactiveSubjectFactory, SubjectFactory
 from tokens.models import ApiToken, TokenKind
 from tokens.services import live_token_with_prefix, revoke_token
 
@@ -29,19 +35,24 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def demo_mode(settings: Any) -> None:
+def demo_mode(settings: Any, frozen_today: Any) -> None:
+    """As ``make demo`` runs it: DEBUG on, and a new case's notice due at once."""
     settings.DEBUG = True
+    settings.SUBJECT_NOTICE_DELAY_HOURS = 0
 
 
 @pytest.fixture
-def register() -> Case:
+def register() -> Subject:
     """Professional Standards staff for the reviewers, someone in Human Resources for the data
-    steward, and a person elsewhere with a case whose opening notice has fallen due (the
-    factory's case opened well before today)."""
+    steward, and a person elsewhere with no case and no flag: the demo subject to be."""
     for n in range(4):
         SubjectFactory.create(unit="Professional Standards", staff_number=f"PS{n}")
     SubjectFactory.create(unit="Human Resources", staff_number="HR1")
-    return CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
+    return SubjectFactory.create(unit="East Response", staff_number="ER1")
+
+
+def the_subjects_case() -> Case:
+    return Case.objects.get(subject__user__username="subject1")
 
 
 def signed_in(username: str, password: str) -> Client:
@@ -57,7 +68,9 @@ def seed(users_file: Path) -> dict[str, SignIn]:
     return read_sign_ins(users_file)
 
 
-def test_every_role_gets_a_sign_in_and_a_working_api_token(tmp_path: Path, register: Case) -> None:
+def test_every_role_gets_a_sign_in_and_a_working_api_token(
+    tmp_path: Path, register: Subject
+) -> None:
     users_file = tmp_path / "users"
 
     sign_ins = seed(users_file)
@@ -85,56 +98,163 @@ def test_every_role_gets_a_sign_in_and_a_working_api_token(tmp_path: Path, regis
 
 
 def test_the_subject_is_a_person_with_a_case_and_has_been_told_of_it(
-    tmp_path: Path, register: Case
+    tmp_path: Path, register: Subject
 ) -> None:
     sign_ins = seed(tmp_path / "users")
 
     subject_user = get_user_model().objects.get(username="subject1")
-    assert subject_user.subject == register.subject
-    notice = Notification.objects.get(case=register, kind=NotificationKind.CASE_OPENED)
+    assert subject_user.subject == register
+    case = the_subjects_case()
+    assert case.status == CaseStatus.OPEN
+    notice = Notification.objects.get(case=case, kind=NotificationKind.CASE_OPENED)
     assert notice.sent_at is not None
     assert AuditEvent.objects.filter(action="notification.sent", actor_role="system").exists()
     client = signed_in("subject1", sign_ins["subject1"].password)
-    assert f"Case {register.pk}," in client.get("/notices/").content.decode()
+    assert f"Case {case.pk}," in client.get("/notices/").content.decode()
 
 
-def test_the_subject_is_chosen_for_a_live_case_outside_professional_standards(
-    tmp_path: Path, register: Case
+def test_the_subjects_case_rests_on_two_demo_flags_each_on_a_record_of_its_own(
+    tmp_path: Path, register: Subject
 ) -> None:
-    # Earlier in the register: someone in Professional Standards with a case they were told
-    # of, whom the reviewers could not review, and someone whose case was withdrawn.
-    standards = CaseFactory.create(
-        subject=SubjectFactory.create(unit="Professional Standards", staff_number="0001")
+    seed(tmp_path / "users")
+
+    case = the_subjects_case()
+    flags = list(case.flags.order_by("external_id"))
+    assert [flag.external_id for flag in flags] == [
+        f"{DEMO_DETECTOR_SLUG}-ER1-1",
+        f"{DEMO_DETECTOR_SLUG}-ER1-2",
+    ]
+    for flag in flags:
+        assert flag.detector.slug == DEMO_DETECTOR_SLUG
+        assert "demo set-up data" in flag.detector.name
+        assert flag.detector.owner == "Scrutiny demo set-up"
+        assert flag.category == Category.OVERTIME_FRAUD
+        assert flag.score == 0.7
+        assert flag.window_end < timezone.localdate()
+        [record] = flag.evidence.all()
+        assert record.record_id == f"DEMO-OT-ER1-{flag.external_id[-1]}"
+        assert record.status == EvidenceStatus.AS_RECEIVED
+    assert flags[0].evidence.get() != flags[1].evidence.get()
+    assert (
+        AuditEvent.objects.filter(
+            action="flag.received",
+            actor_username=f"detector.{DEMO_DETECTOR_SLUG}",
+            actor_role="detector",
+        ).count()
+        == 2
     )
-    withdrawn = CaseFactory.create(
-        subject=SubjectFactory.create(staff_number="0002"), status=CaseStatus.WITHDRAWN
+
+
+@pytest.mark.parametrize(
+    ("remedy", "record_status"),
+    [(Remedy.WITHDRAWN, EvidenceStatus.WITHDRAWN), (Remedy.CORRECTED, EvidenceStatus.CORRECTED)],
+    ids=["record withdrawn", "record corrected"],
+)
+def test_one_upheld_challenge_by_the_steward_withdraws_the_subjects_case(
+    tmp_path: Path, register: Subject, remedy: str, record_status: str
+) -> None:
+    seed(tmp_path / "users")
+    users = {user.username: user for user in get_user_model().objects.all()}
+    case = the_subjects_case()
+    challenged, kept = (flag.evidence.get() for flag in case.flags.order_by("external_id"))
+    assert check_conflict(users["steward1"], register).passes
+    correction = services.CorrectedContent(
+        summary="Overtime claim: 10 hours (rest day), the annual leave that day cancelled",
+        payload={**challenged.payload, "leave_cancelled": True},
+        occurred_at=challenged.occurred_at,
     )
+
+    challenge = services.file_challenge(
+        services.ChallengeRequest(
+            kind="inaccurate",
+            evidence=challenged.pk,
+            grounds="My leave that day was cancelled for the match; the roster was not updated.",
+            proposed_correction="Overtime worked on a rest day, the leave cancelled.",
+        ),
+        actor=Actor(users["subject1"], Role.SUBJECT),
+    )
+    steward = Actor(users["steward1"], Role.DATA_STEWARD)
+    services.acknowledge_challenge(challenge.pk, actor=steward, no_conflict_declared=True)
+    services.decide_challenge(
+        challenge.pk,
+        services.Adjudication(
+            finding="upheld",
+            reasons="The leave was cancelled before the match; the claim was for work done.",
+            remedy=remedy,
+            correction=correction if remedy == Remedy.CORRECTED else None,
+            no_conflict_declared=True,
+        ),
+        actor=steward,
+    )
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.WITHDRAWN
+    challenged.refresh_from_db()
+    kept.refresh_from_db()
+    assert (challenged.status, kept.status) == (record_status, EvidenceStatus.AS_RECEIVED)
+    assert sorted(case.flags.values_list("status", flat=True)) == [
+        FlagStatus.ACTIVE,
+        FlagStatus.WITHDRAWN,
+    ]
+
+
+def test_the_subject_is_chosen_with_no_case_or_flag_outside_professional_standards(
+    tmp_path: Path, register: Subject
+) -> None:
+    # Earlier in the register: someone in Professional Standards, whom the reviewers could not
+    # review (a reviewer's record instead); someone with a case; someone with a flag that opened
+    # none, which would count beside the demo's; someone who has left.
+    standards = SubjectFactory.create(unit="Professional Standards", staff_number="0001")
+    with_a_case = CaseFactory.create(subject=SubjectFactory.create(staff_number="0002")).subject
+    flagged = FlagFactory.create(subject=SubjectFactory.create(staff_number="0003")).subject
+    left = InactiveSubjectFactory.create(staff_number="0004")
 
     seed(tmp_path / "users")
 
     subject_user = get_user_model().objects.get(username="subject1")
-    assert subject_user.subject == register.subject
-    for passed_over in (standards, withdrawn):
-        passed_over.subject.refresh_from_db()
-        assert passed_over.subject.user is None
+    assert subject_user.subject == register
+    assert get_user_model().objects.get(username="reviewer1").subject == standards
+    for passed_over in (with_a_case, flagged, left):
+        passed_over.refresh_from_db()
+        assert passed_over.user is None
+    assert not Flag.objects.filter(detector__slug=DEMO_DETECTOR_SLUG).exclude(subject=register)
+
+
+def test_a_register_with_nobody_suitable_is_said_so_and_nothing_is_posted(
+    tmp_path: Path,
+) -> None:
+    # Professional Standards staff, and one person elsewhere, who has a flag already.
+    for n in range(4):
+        SubjectFactory.create(unit="Professional Standards", staff_number=f"PS{n}")
+    FlagFactory.create(subject=SubjectFactory.create(unit="East Response"))
+    stderr = StringIO()
+
+    call_command(
+        "seed_demo_users", "--users-file", str(tmp_path / "users"), stdout=StringIO(), stderr=stderr
+    )
+
+    assert "subject1: the register holds nobody who is a person outside Professional" in (
+        stderr.getvalue()
+    )
+    assert not Subject.objects.filter(user__username="subject1").exists()
+    assert not Flag.objects.filter(detector__slug=DEMO_DETECTOR_SLUG).exists()
 
 
 @pytest.fixture
-def apart(register: Case) -> Case:
-    """Earlier in the register than the steward's right person, people a data steward deciding
-    the demo subject's challenges must not be: their line manager, someone they manage, and a
-    colleague in their unit."""
+def apart(register: Subject) -> Subject:
+    """Earlier in the register than the steward's right person (but after the demo subject),
+    people a data steward deciding the demo subject's challenges must not be: their line
+    manager, someone they manage, and a colleague in their unit."""
     manager = SubjectFactory.create(unit="Human Resources", staff_number="HR0")
-    subject = register.subject
-    subject.line_manager = manager
-    subject.save(update_fields=["line_manager"])
-    SubjectFactory.create(unit="Human Resources", staff_number="HR00", line_manager=subject)
-    SubjectFactory.create(unit=subject.unit, staff_number="000")
+    register.line_manager = manager
+    register.save(update_fields=["line_manager"])
+    SubjectFactory.create(unit="Human Resources", staff_number="HR00", line_manager=register)
+    SubjectFactory.create(unit=register.unit, staff_number="ER2")
     return register
 
 
 def test_the_data_steward_stands_apart_from_the_subject_and_the_seniors_took_no_part(
-    tmp_path: Path, apart: Case
+    tmp_path: Path, apart: Subject
 ) -> None:
     seed(tmp_path / "users")
 
@@ -143,18 +263,20 @@ def test_the_data_steward_stands_apart_from_the_subject_and_the_seniors_took_no_
     steward = users["steward1"].subject
     assert steward.staff_number == "HR1"
     assert steward.unit != person.unit
+    assert person == apart
     for username in ("steward1", "senior1", "senior2"):
         assert check_conflict(users[username], person).passes, username
-    assert not apart.decisions.exists()
+    assert not the_subjects_case().decisions.exists()
 
 
-def test_the_demo_people_can_walk_the_whole_appeal_route(tmp_path: Path, register: Case) -> None:
+def test_the_demo_people_can_walk_the_whole_appeal_route(tmp_path: Path, register: Subject) -> None:
     """No grant or challenge is made for them: each step is theirs to take."""
     seed(tmp_path / "users")
     users = {user.username: user for user in get_user_model().objects.all()}
     subject = Actor(users["subject1"], Role.SUBJECT)
     representative = Actor(users["representative1"], Role.REPRESENTATIVE)
-    [record] = register.flags.get().evidence.all()
+    case = the_subjects_case()
+    record = case.flags.get(external_id=f"{DEMO_DETECTOR_SLUG}-ER1-2").evidence.get()
     assert not users["representative1"].representations.exists()
 
     grant = services.grant_representation(
@@ -170,7 +292,7 @@ def test_the_demo_people_can_walk_the_whole_appeal_route(tmp_path: Path, registe
             evidence=record.pk,
             grounds="The claim on that date was made by another officer.",
             proposed_correction="No overtime claimed on that date.",
-            subject=register.subject_id,
+            subject=register.pk,
         ),
         actor=representative,
     )
@@ -200,24 +322,44 @@ def test_the_demo_people_can_walk_the_whole_appeal_route(tmp_path: Path, registe
     )
 
     assert final.status == ChallengeStatus.UPHELD
-    register.refresh_from_db()
-    assert register.status == CaseStatus.WITHDRAWN
+    case.refresh_from_db()
+    assert case.status == CaseStatus.WITHDRAWN
 
 
-def test_a_second_run_keeps_every_password_and_token(tmp_path: Path, register: Case) -> None:
+@pytest.mark.parametrize("days_later", [0, 40], ids=["the same day", "weeks later"])
+def test_a_second_run_keeps_every_password_and_token_and_posts_nothing(
+    tmp_path: Path, register: Subject, time_machine: Any, days_later: int
+) -> None:
     users_file = tmp_path / "users"
     seed(users_file)
     first = users_file.read_text(encoding="utf-8")
-    events, tokens = AuditEvent.objects.count(), people_tokens()
+    before = counts()
+    assert before["flags"] == 2
+    time_machine.shift(timedelta(days=days_later))
 
-    seed(users_file)
+    stderr = StringIO()
+    call_command(
+        "seed_demo_users", "--users-file", str(users_file), stdout=StringIO(), stderr=stderr
+    )
 
     assert users_file.read_text(encoding="utf-8") == first
-    assert (AuditEvent.objects.count(), people_tokens()) == (events, tokens)
+    assert counts() == before
+    assert stderr.getvalue() == ""
+    assert get_user_model().objects.get(username="subject1").subject == register
+
+
+def counts() -> dict[str, int]:
+    return {
+        "audit events": AuditEvent.objects.count(),
+        "tokens": people_tokens(),
+        "flags": Flag.objects.count(),
+        "records": EvidenceRecord.objects.count(),
+        "cases": Case.objects.count(),
+    }
 
 
 def test_a_second_run_replaces_only_what_no_longer_works(
-    tmp_path: Path, register: Case, admin_actor: Actor
+    tmp_path: Path, register: Subject, admin_actor: Actor
 ) -> None:
     users_file = tmp_path / "users"
     first = seed(users_file)
@@ -237,7 +379,9 @@ def test_a_second_run_replaces_only_what_no_longer_works(
     assert {name: second[name] for name in unchanged} == {name: first[name] for name in unchanged}
 
 
-def test_a_fresh_database_takes_the_passwords_from_the_file(tmp_path: Path, register: Case) -> None:
+def test_a_fresh_database_takes_the_passwords_from_the_file(
+    tmp_path: Path, register: Subject
+) -> None:
     users_file = tmp_path / "users"
     users_file.write_text(
         "# an earlier demo\nreviewer reviewer1 an-earlier-password-kept spt_revoked-long-ago\n",

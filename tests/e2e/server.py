@@ -143,11 +143,12 @@ def seed(env: dict[str, str], directory: Path, timings: SetUpTimings) -> dict[st
     debug_env = {**env, "DEBUG": "true"}
     credentials = directory / "admin-credentials"
     users = directory / "users"
+    # As `make demo` does: the cases tell their subjects at once, so that the demo subject sees
+    # their case and may challenge the evidence behind it.
+    demo_env = {**debug_env, "SUBJECT_NOTICE_DELAY_HOURS": "0"}
     with timings.measure("seed_demo"):
         manage(
-            # As `make demo` does: the cases tell their subjects at once, so that the demo
-            # subject sees their case and may challenge the evidence behind it.
-            {**debug_env, "SUBJECT_NOTICE_DELAY_HOURS": "0"},
+            demo_env,
             "seed_demo",
             f"--subjects={DEMO_SUBJECTS}",
             f"--seed={DEMO_SEED}",
@@ -156,7 +157,7 @@ def seed(env: dict[str, str], directory: Path, timings: SetUpTimings) -> dict[st
             f"--credentials-file={credentials}",
         )
     with timings.measure("seed_demo_users"):
-        manage(debug_env, "seed_demo_users", f"--users-file={users}")
+        manage(demo_env, "seed_demo_users", f"--users-file={users}")
     return {"admin": read_admin_password(credentials), **read_user_passwords(users)}
 
 

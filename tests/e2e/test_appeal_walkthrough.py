@@ -1,7 +1,8 @@
 """A challenge walked from appointment to outcome through the pages in Chromium: the demo subject
-appoints a representative, who files an "inaccurate" challenge with a PDF; a data steward takes
-and upholds it, withdrawing the record; the subject reads the outcome, its deadlines and who has
-viewed their record. axe-core runs on every page on the way."""
+appoints a representative, who files an "inaccurate" challenge to an overtime claim with a PDF;
+a data steward takes and upholds it, withdrawing the record and with it the case; the subject
+reads the outcome, its deadlines and who has viewed their record. axe-core runs on every page on
+the way."""
 
 import re
 from datetime import timedelta
@@ -19,12 +20,15 @@ SUBJECT = "subject1"
 REPRESENTATIVE = "representative1"
 STEWARD = "steward1"
 REVIEWER = "reviewer1"
-GROUNDS = "I made this look-up for a task I was given that day; the log leaves the task out."
-CORRECTION = "The look-up was made for the task I was given that shift."
-REASONS = "The task log confirms the look-up was made for an assigned task; the record is wrong."
-# The demo subject's case rests on three flags, each on many records: withdrawing one record
-# leaves every flag standing, so the case is evaluated again and still meets its threshold.
-CASE_FATE = "released from hold: its data still meets the threshold"
+GROUNDS = "My leave that day was cancelled so that I could work; the roster was never updated."
+CORRECTION = "Overtime worked on a rest day; the annual leave shown was cancelled."
+REASONS = "The leave cancellation is on file: the claim was for overtime worked, not leave."
+# The demo subject's case rests on two overtime flags, each on one payroll claim of its own (the
+# demo detector seed_demo_users registers): withdrawing the claim withdraws its flag, and the one
+# flag left no longer meets the threshold, so the case is withdrawn.
+CASE_FATE = "withdrawn because its data no longer meets the threshold"
+# The link to challenge one of those claims, named by its source system and record id.
+DEMO_CLAIM = re.compile(r"^Challenge this record\W+payroll-overtime DEMO-OT-")
 DECLARATION = re.compile("I have no conflict of interest")
 SUCCESS = ".govuk-notification-banner--success .govuk-notification-banner__heading"
 
@@ -72,9 +76,9 @@ def accept_and_open_the_record(page: Page) -> None:
 
 
 def file_inaccurate_challenge(page: Page, attachment: Path) -> str:
-    """From the record on screen, challenge its first evidence record; return the challenge's
-    number."""
-    page.get_by_role("link", name=re.compile("^Challenge this record")).first.click()
+    """From the record on screen, challenge the first of the demo detector's payroll claims (each
+    the one record of its flag); return the challenge's number."""
+    page.get_by_role("link", name=DEMO_CLAIM).first.click()
     expect(page.get_by_role("heading", name="Challenge this record", level=1)).to_be_visible()
     assert_accessible(page, "the challenge form")
     page.get_by_label("This is wrong").check()
@@ -148,7 +152,9 @@ def test_a_representative_challenges_a_record_and_the_steward_upholds_it(
 
     sign_in(page, site, SUBJECT)
     page.goto("/me/")
-    expect(page.locator(f"#case-{case_id}")).to_contain_text("Evaluated again after a correction")
+    case = page.locator(f"#case-{case_id}")
+    expect(case.locator(".govuk-summary-card__title")).to_have_text(f"Case {case_id}: Withdrawn")
+    expect(case).to_contain_text("Evaluated again after a correction")
     challenges = page.locator("#challenges ~ table").first
     row = challenges.get_by_role("row").filter(has_text=f"Challenge {challenge_id}")
     expect(row).to_contain_text("Upheld")

@@ -2,19 +2,29 @@
 
 Reviewers are linked to people in the synthetic force's Professional Standards unit, so the
 conflict check treats them as staff: they never see cases about their own unit or chain of
-command. The subject is linked to a person outside Professional Standards with a live case whose
-opening notice has been sent and whose flags rest on evidence records, so they have a notice to
-read and data to challenge. The data steward is linked to a person with no case, outside the
-subject's unit and chain of command, so that they pass the conflict check for the subject's
-challenges; nobody in the demo has acted on the subject's case, so either senior reviewer may
-decide an escalation. No grant or challenge is made here: the subject appoints the
-representative, and files a challenge, in the demo. Running it again keeps every password and
-token in the users file that still works, and replaces only those that do not.
+command. The subject is linked to a person outside Professional Standards with no case and no flag
+of their own, and given a case resting on single records: a clearly labelled demo detector
+(``demo-payroll-check``, registered here) posts, through the same ingest service the API uses,
+two overtime flags about them, each resting on one payroll claim of its own. The threshold
+evaluation opens the case (the demo policy takes two such flags), and its opening notice is sent
+when it falls due (at once with ``SUBJECT_NOTICE_DELAY_HOURS=0``, as ``make demo`` runs it), so
+they have a notice to read and data to challenge; a data steward upholding a correction to either
+record withdraws the case, as its data then no longer meets the threshold. The flags' ids, record
+ids and dates are fixed by the person's staff number and the day the demo detector was
+registered, so a second run posts them again only to be told they are duplicates.
+
+The data steward is linked to a person with no case, outside the subject's unit and chain of
+command, so that they pass the conflict check for the subject's challenges; nobody in the demo
+has acted on the subject's case, so either senior reviewer may decide an escalation. No grant or
+challenge is made here: the subject appoints the representative, and files a challenge, in the
+demo. Running it again keeps every password and token in the users file that still works, and
+replaces only those that do not; subject1 stays linked to the person they already are.
 """
 
 import enum
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +33,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.services import AccountError, create_user, issue_personal_token, set_password
 from audit.actors import Actor, Role, UnknownActor, command_actor, system_actor
-from casework.models import LIVE_STATUSES, NotificationKind
 from casework.services import send_due_notifications
 from demo.private_files import write_private
-from flags.models import EvidenceStatus, Subject
+from detectors.extracts import OVERTIME_SYSTEM
+from flags.models import Category, Detector, RecordType, Subject
+from flags.services import ItemOutcome, ingest_flags, register_detector
 from tokens.services import TokenRefused, find_token
 
 STANDARDS_UNIT = "Professional Standards"
@@ -43,7 +55,8 @@ class Link(enum.Enum):
     NOBODY = "nobody"
     STAFF = "a member of Professional Standards with no case of their own"
     PERSON_WITH_A_CASE = (
-        "a person with a live case whose opening notice has been sent, resting on evidence"
+        "a person outside Professional Standards with no case and no flag of their own, to be "
+        "given a case resting on single evidence records"
     )
     STEWARD = (
         "a person with no case of their own, outside the unit and the chain of command of the "
@@ -70,6 +83,38 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("administrator1", Role.ADMINISTRATOR, Link.NOBODY),
 )
 DEMO_SUBJECT = "subject1"
+# The demo detector that gives the demo subject their case: set-up data, not analytics.
+DEMO_DETECTOR_SLUG = "demo-payroll-check"
+DEMO_DETECTOR_NAME = "Overtime claimed on a day of leave (demo set-up data)"
+DEMO_DETECTOR_OWNER = "Scrutiny demo set-up"
+DEMO_DETECTOR_DESCRIPTION = (
+    "Demo set-up data, not a real detector: raised by manage.py seed_demo_users so that the demo "
+    "subject has a case resting on single records, which one upheld correction withdraws. Each "
+    "flag is an overtime claim for a day the duty roster shows as annual leave, and rests on that "
+    "one claim alone."
+)
+DEMO_DETECTOR_VERSION = "1.0.0"
+DEMO_RULE = "payroll.overtime_on_leave"
+# Under the demo policy two overtime flags scoring 0.6 or more within 180 days open a case, and
+# one alone (below its single-flag score of 0.9) does not.
+DEMO_SCORE = 0.7
+
+
+@dataclass(frozen=True)
+class DemoClaim:
+    """An overtime claim the demo detector flags: its number, and how many days before the
+    detector was registered it was worked."""
+
+    number: int
+    days_before: int
+    hours: float
+    reason: str
+
+
+DEMO_CLAIMS = (
+    DemoClaim(1, 45, 10.0, "Public order cover at a football match"),
+    DemoClaim(2, 17, 8.5, "Cover for a vacant response shift"),
+)
 HEADER = (
     "# Scrutiny demo sign-ins, written by manage.py seed_demo_users: role username password "
     "token (send the token as 'Authorization: Bearer <token>')"
@@ -109,8 +154,11 @@ def unlinked_people() -> QuerySet[Subject]:
 
 def person_for(link: Link, *, apart_from: Subject | None = None) -> Subject | None:
     """The next person in the register, not yet anyone's account, that ``link`` asks for;
-    ``apart_from`` is the demo subject's record, which the data steward must stand apart from."""
+    ``apart_from`` is the demo subject's record, which nobody else may be and the data steward
+    must stand apart from."""
     people = unlinked_people()
+    if apart_from is not None:
+        people = people.exclude(pk=apart_from.pk)
     if link == Link.STAFF:
         # A reviewer with a live case of their own may see no cases at all; Professional
         # Standards first, but a small force may have too few.
@@ -127,20 +175,78 @@ def person_for(link: Link, *, apart_from: Subject | None = None) -> Subject | No
 
 
 def demo_subject_person(people: QuerySet[Subject]) -> Subject | None:
-    """Someone the reviewers may review (not in Professional Standards), with a live case they
-    have been told of and whose flags rest on a record that has not been withdrawn: a case to
-    read and evidence to challenge."""
-    # One filter() call: the conditions hold of the same case.
-    told = people.exclude(unit__icontains=STANDARDS_UNIT).filter(
-        cases__status__in=LIVE_STATUSES,
-        cases__notifications__kind=NotificationKind.CASE_OPENED,
-        cases__notifications__sent_at__isnull=False,
-        cases__case_flags__flag__evidence__status__in=[
-            EvidenceStatus.AS_RECEIVED,
-            EvidenceStatus.CORRECTED,
-        ],
+    """Someone the reviewers may review (not in Professional Standards) with no case and no flag:
+    the case the demo detector gives them then rests on its two records alone."""
+    return (
+        people.exclude(unit__icontains=STANDARDS_UNIT)
+        .filter(cases__isnull=True, flags__isnull=True)
+        .first()
     )
-    return told.distinct().first() or people.filter(cases__isnull=False).first()
+
+
+def demo_detector(*, actor: Actor) -> Detector:
+    """The demo detector, registered on the first run and reused after. It posts in-process as
+    its service user, so the API token registration issues is never used."""
+    detector = Detector.objects.filter(slug=DEMO_DETECTOR_SLUG).first()
+    if detector is None:
+        detector, _unused_token = register_detector(
+            DEMO_DETECTOR_SLUG,
+            name=DEMO_DETECTOR_NAME,
+            owner=DEMO_DETECTOR_OWNER,
+            description=DEMO_DETECTOR_DESCRIPTION,
+            version=DEMO_DETECTOR_VERSION,
+            actor=actor,
+        )
+    return detector
+
+
+def demo_flags(person: Subject, registered_on: date) -> list[dict[str, Any]]:
+    """The demo detector's flags about ``person``, as ingest items: one per claim in
+    DEMO_CLAIMS, each resting on that claim alone. Everything in them follows from the staff
+    number and the day the detector was registered, so they are the same on every run."""
+    return [demo_flag(person.staff_number, claim, registered_on) for claim in DEMO_CLAIMS]
+
+
+def demo_flag(staff_number: str, claim: DemoClaim, registered_on: date) -> dict[str, Any]:
+    worked_on = registered_on - timedelta(days=claim.days_before)
+    day = f"{worked_on.day} {worked_on:%B %Y}"
+    return {
+        "external_id": f"{DEMO_DETECTOR_SLUG}-{staff_number}-{claim.number}",
+        "subject": staff_number,
+        "category": Category.OVERTIME_FRAUD.value,
+        "rule": DEMO_RULE,
+        "detector_version": DEMO_DETECTOR_VERSION,
+        "score": DEMO_SCORE,
+        "explanation": (
+            f"Claimed {claim.hours:g} hours of rest-day overtime on {day}, a day the duty roster "
+            "shows as annual leave. The roster may not have been updated when the leave was "
+            "cancelled; the claim is attached."
+        ),
+        "factors": [
+            {"name": "roster_entry", "value": "annual leave", "weight": 1.0},
+            {"name": "hours_claimed", "value": claim.hours, "weight": 0.0},
+        ],
+        "window": {"start": worked_on.isoformat(), "end": worked_on.isoformat()},
+        "evidence": [
+            {
+                "source_system": OVERTIME_SYSTEM,
+                "record_type": RecordType.OVERTIME.value,
+                "record_id": f"DEMO-OT-{staff_number}-{claim.number}",
+                "occurred_at": datetime.combine(worked_on, time(7), tzinfo=UTC).isoformat(),
+                "summary": (
+                    f"Overtime claim: {claim.hours:g} hours (rest day) on "
+                    f"{worked_on.isoformat()}, {claim.reason.lower()}"
+                ),
+                "payload": {
+                    "worked_on": worked_on.isoformat(),
+                    "hours": claim.hours,
+                    "claim_type": "rest_day",
+                    "reason": claim.reason,
+                    "authorised_by": "Duty inspector",
+                },
+            }
+        ],
+    }
 
 
 def steward_person(people: QuerySet[Subject], subject: Subject | None) -> Subject | None:
@@ -168,6 +274,11 @@ def chain_above(person: Subject) -> set[int]:
             Subject.objects.filter(pk=manager_id).values_list("line_manager_id", flat=True).get()
         )
     return above
+
+
+def opened_case(outcomes: list[ItemOutcome]) -> str:
+    cases = sorted({outcome.case for outcome in outcomes if outcome.case is not None})
+    return f", resting in case {', '.join(map(str, cases))}" if cases else ", opening no case"
 
 
 def token_works(user: User, token: str) -> bool:
@@ -201,14 +312,16 @@ class Command(BaseCommand):
             actor = command_actor(options["actor"])
         except UnknownActor as exc:
             raise CommandError(str(exc)) from exc
-        # What Celery beat would have done by now: the subject's opening notice may be due.
-        sent = send_due_notifications(actor=system_actor())
-        if sent:
-            self.stdout.write(f"Sent {sent:,} notice(s) that had fallen due, as the system.")
         users_file: Path = options["users_file"]
         held = read_sign_ins(users_file)
         # Whom subject1 is (or will be): the steward is chosen to stand apart from them.
         self.demo_subject = self._demo_subject()
+        if self.demo_subject is not None:
+            self._give_a_case(self.demo_subject, actor=actor)
+        # What Celery beat would have done by now: the subject's opening notice may be due.
+        sent = send_due_notifications(actor=system_actor())
+        if sent:
+            self.stdout.write(f"Sent {sent:,} notice(s) that had fallen due, as the system.")
         sign_ins = []
         for demo_user in DEMO_USERS:
             try:
@@ -223,6 +336,28 @@ class Command(BaseCommand):
         if subject_user is not None:
             return Subject.objects.filter(user=subject_user).first()
         return person_for(Link.PERSON_WITH_A_CASE)
+
+    def _give_a_case(self, person: Subject, *, actor: Actor) -> None:
+        """Post the demo detector's flags about ``person`` as the detector's service user, as
+        the ingest API does; on a second run they are duplicates and change nothing."""
+        detector = demo_detector(actor=actor)
+        outcomes = ingest_flags(
+            detector=detector,
+            raw_items=demo_flags(person, timezone.localdate(detector.created_at)),
+            actor=Actor(user=detector.user, role=Role.DETECTOR),
+        )
+        created = [outcome for outcome in outcomes if outcome.status == "created"]
+        if created:
+            self.stdout.write(
+                f"{detector.slug} posted {len(created)} flag(s) about {DEMO_SUBJECT}'s record"
+                f"{opened_case(created)}."
+            )
+        for outcome in outcomes:
+            if outcome.status == "rejected":
+                self.stderr.write(
+                    f"{detector.slug}'s flag {outcome.external_id} about {DEMO_SUBJECT}'s record "
+                    f"was refused: {outcome.errors}"
+                )
 
     def _ensure(self, demo_user: DemoUser, held: SignIn | None, *, actor: Actor) -> SignIn:
         user = get_user_model().objects.filter(username=demo_user.username).first()
