@@ -65,13 +65,13 @@ demo: install .env
 
 # Tests run with DEBUG off, as production does, under a throwaway key, and read no .env: a
 # developer's settings file must not change what the tests see. They run in parallel, one worker
-# a core (at most TEST_WORKERS_MAX), each on its own test database; TEST_WORKERS=0 runs them in
-# this process alone.
+# a core (at most TEST_WORKERS_MAX), each on its own test database and each taking whole files;
+# TEST_WORKERS=0 runs them in this process alone.
 TEST_WORKERS ?= auto
 TEST_WORKERS_MAX ?= 4
 test: install $(CHROMIUM)
 	DOTENV_PATH= SECRET_KEY=$${SECRET_KEY:-test-only-not-a-secret} DEBUG=false $(BIN)/pytest \
-		-n $(TEST_WORKERS) --maxprocesses=$(TEST_WORKERS_MAX) --dist loadgroup $(PYTEST_ARGS)
+		-n $(TEST_WORKERS) --maxprocesses=$(TEST_WORKERS_MAX) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,9 +27,6 @@ from psycopg import errors, sql
 
 from config import settings as project_settings
 
-# One worker builds the scratch database and roles once for the whole module.
-pytestmark = pytest.mark.xdist_group("database_roles")
-
 PROJECT = Path(__file__).resolve().parent.parent.parent
 
 

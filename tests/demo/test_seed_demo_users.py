@@ -135,6 +135,10 @@ def test_the_subjects_case_rests_on_two_demo_flags_each_on_a_record_of_its_own(
         assert record.record_id == f"DEMO-OT-ER1-{flag.external_id[-1]}"
         assert record.status == EvidenceStatus.AS_RECEIVED
     assert flags[0].evidence.get() != flags[1].evidence.get()
+    # It posts in-process: the token its registration issued is revoked, and nobody holds one.
+    tokens = ApiToken.objects.filter(user=flags[0].detector.user)
+    assert tokens.count() == 1
+    assert tokens.get().revoked_at is not None
     assert (
         AuditEvent.objects.filter(
             action="flag.received",

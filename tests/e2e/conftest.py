@@ -51,9 +51,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(E2E_DIR):
             item.add_marker(pytest.mark.browser)
-            # One worker runs them all, on one seeded server, and nothing else while the
-            # browser's event loop is running.
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def set_up_line() -> str:

@@ -42,7 +42,7 @@ from demo.private_files import write_private
 from detectors.extracts import OVERTIME_SYSTEM
 from flags.models import Category, Detector, RecordType, Subject
 from flags.services import ItemOutcome, ingest_flags, register_detector
-from tokens.services import TokenRefused, find_token
+from tokens.services import TokenRefused, find_token, revoke_token
 
 STANDARDS_UNIT = "Professional Standards"
 # Where the data steward is looked for first: the owners of the records detectors read.
@@ -186,10 +186,11 @@ def demo_subject_person(people: QuerySet[Subject]) -> Subject | None:
 
 def demo_detector(*, actor: Actor) -> Detector:
     """The demo detector, registered on the first run and reused after. It posts in-process as
-    its service user, so the API token registration issues is never used."""
+    its service user, so the API token registration issues is revoked at once: no token of it is
+    left working that nobody holds."""
     detector = Detector.objects.filter(slug=DEMO_DETECTOR_SLUG).first()
     if detector is None:
-        detector, _unused_token = register_detector(
+        detector, issued = register_detector(
             DEMO_DETECTOR_SLUG,
             name=DEMO_DETECTOR_NAME,
             owner=DEMO_DETECTOR_OWNER,
@@ -197,6 +198,7 @@ def demo_detector(*, actor: Actor) -> Detector:
             version=DEMO_DETECTOR_VERSION,
             actor=actor,
         )
+        revoke_token(issued.record, actor=actor)
     return detector
 
 
