@@ -14,7 +14,6 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +32,7 @@ from casework.workflow import (
     InvalidDecision,
 )
 from config.api_errors import ApiError, FieldErrors, InvalidQuery, field_messages
+from config.api_pages import one_page, page_serializer
 from config.parsers import json_object
 from flags.models import Category, EvidenceStatus, FlagEvidence
 from tokens.authentication import ApiTokenAuthentication
@@ -92,13 +92,9 @@ class CaseListItem(serializers.Serializer[Any]):
         return case.days_waiting(self.context["now"])
 
 
-class CasePage(serializers.Serializer[Any]):
-    """One page of the queue."""
-
-    count = serializers.IntegerField(help_text="Cases matching, on every page.")
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = CaseListItem(many=True)
+CasePage = page_serializer(
+    "CasePage", CaseListItem, counted="Cases matching", doc="One page of the queue."
+)
 
 
 class ContextAccountOut(serializers.Serializer[Any]):
@@ -298,12 +294,6 @@ class QueueQuery(serializers.Serializer[Any]):
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
 
-class QueuePagination(PageNumberPagination):
-    page_size = 25
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 UNAUTHENTICATED = OpenApiResponse(
     ApiError, "No token, or a token not recognised, revoked or expired."
 )
@@ -344,22 +334,13 @@ class CaseListView(APIView):
         if not query.is_valid():
             raise InvalidQuery(field_messages(query.errors))
         filters = selectors.QueueFilters.from_data(query.validated_data)
-        paginator = QueuePagination()
-        cases = paginator.paginate_queryset(
+        page, body = one_page(
             selectors.work_queue(request.user, filters),  # type: ignore[arg-type]
             request,
-            view=self,
+            self,
         )
-        page = list(cases or [])
         record_case_views(page, actor=actor_for(request.user), channel="api", view="list_cases")
         context = {"categories": selectors.categories_of(case.pk for case in page)}
-        assert paginator.page is not None  # noqa: S101 - paginate_queryset always sets it here
-        body = {
-            "count": paginator.page.paginator.count,
-            "next": paginator.get_next_link(),
-            "previous": paginator.get_previous_link(),
-            "results": page,
-        }
         return Response(CasePage(body, context={**context, "now": timezone.now()}).data)
 
 

@@ -21,7 +21,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -74,6 +73,7 @@ from appeals.selectors import (
 from audit.access import Shown
 from audit.actors import Actor, Role
 from config.api_errors import ApiError, FieldErrors, InvalidQuery, field_messages
+from config.api_pages import one_page
 from config.parsers import StrictJSONParser, StrictMultiPartParser, json_object
 from tokens.authentication import ApiTokenAuthentication
 
@@ -81,12 +81,6 @@ logger = logging.getLogger(__name__)
 
 # What a multipart form carries beyond its files: the fields, and each part's headers.
 FORM_ALLOWANCE = 256 * 1024
-
-
-class ChallengePagination(PageNumberPagination):
-    page_size = 25
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 def challenge_answer(
@@ -238,13 +232,7 @@ class ChallengeListView(APIView):
         user = caller(request)
         challenges, viewer = listed_challenges(user, require_role(user))
         challenges = with_status(challenges, query.validated_data.get("status", "open"))
-        paginator = ChallengePagination()
-        page = list(
-            paginator.paginate_queryset(
-                challenges.prefetch_related("attachments"), request, view=self
-            )
-            or []
-        )
+        page, body = one_page(challenges.prefetch_related("attachments"), request, self)
         views = []
         for challenge in page:
             actor, purpose = viewer(challenge)
@@ -252,13 +240,6 @@ class ChallengeListView(APIView):
                 (actor, purpose, Shown(challenge.subject_id, "appeals.challenge", challenge.pk))
             )
         record_views(views, view="list_challenges")
-        assert paginator.page is not None  # noqa: S101 - paginate_queryset always sets it here
-        body = {
-            "count": paginator.page.paginator.count,
-            "next": paginator.get_next_link(),
-            "previous": paginator.get_previous_link(),
-            "results": page,
-        }
         return Response(
             ChallengePage(body, context={"request": request, "now": timezone.now()}).data
         )

@@ -26,6 +26,7 @@ from appeals.models import (
 )
 from casework.api import ReevaluationOut as CaseReevaluationOut
 from casework.models import Case
+from config.api_pages import page_serializer
 from flags.models import EvidenceRecord, EvidenceStatus, Flag, stands_for
 
 # --- the people and the data ---------------------------------------------------------------------
@@ -305,11 +306,7 @@ class ChallengeOut(serializers.Serializer[Any]):
         ).data
 
 
-class ChallengePage(serializers.Serializer[Any]):
-    count = serializers.IntegerField(help_text="Challenges matching, on every page.")
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ChallengeOut(many=True)
+ChallengePage = page_serializer("ChallengePage", ChallengeOut, counted="Challenges matching")
 
 
 # --- grants --------------------------------------------------------------------------------------
@@ -405,11 +402,7 @@ class AccessOut(serializers.Serializer[Any]):
         return usernames.get(event.on_behalf_of_user_id)
 
 
-class AccessLogPage(serializers.Serializer[Any]):
-    count = serializers.IntegerField(help_text="Views recorded, on every page.")
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = AccessOut(many=True)
+AccessLogPage = page_serializer("AccessLogPage", AccessOut, counted="Views recorded")
 
 
 class RecordOut(serializers.Serializer[Any]):
