@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "flags",
     "casework",
     "appeals",
+    "reports",
     "demo",
 ]
 
