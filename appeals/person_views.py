@@ -191,17 +191,7 @@ def record_page(request: HttpRequest, scope: RecordScope, *, view: str) -> HttpR
         request.GET.get("page")
     )
     # Read before this view is recorded: the page shows who had looked until now.
-    views = list(page.object_list)
-    open_challenges = [challenge for challenge in record.challenges if challenge.is_open]
-    usernames = usernames_of(
-        [event.on_behalf_of_user_id for event in views]
-        + [d.on_behalf_of_id for case in record.cases for d in case.decisions.all()]
-        + [challenge.on_behalf_of_id for challenge in record.challenges]
-    )
-    # The viewer's own notices about this person: never those about anyone else they act for.
-    appeal_notices = list(
-        AppealNotice.objects.filter(recipient=scope.actor.user, subject=scope.subject)
-    )
+    context = record_context(scope, record, list(page.object_list), now=timezone.now())
     record_access(
         [Shown(scope.subject.pk, "flags.subject", scope.subject.pk)],
         actor=scope.actor,
@@ -209,25 +199,39 @@ def record_page(request: HttpRequest, scope: RecordScope, *, view: str) -> HttpR
         view=view,
         purpose=purpose_of(scope),
     )
-    now = timezone.now()
     return render(
         request,
         "appeals/person/record.html",
-        {
-            "scope": scope,
-            "subject": scope.subject,
-            "banner": acting_banner(scope),
-            "flags": [flag_view(flag, scope, open_challenges) for flag in record.flags],
-            "cases": [case_view(case, open_challenges, usernames) for case in record.cases],
-            "challenges": [challenge_summary(c, now) for c in record.challenges],
-            "grants": [grant_view(grant, now) for grant in record.grants],
-            "appeal_notices": appeal_notices,
-            "views": [access_row(event, usernames) for event in views],
-            "page_obj": page,
-            "querystring_without_page": "",
-            "subject_query": "" if scope.is_own else f"&subject={scope.subject.pk}",
-        },
+        {**context, "page_obj": page, "querystring_without_page": ""},
     )
+
+
+def record_context(
+    scope: RecordScope, record: selectors.SubjectRecord, views: list[AccessEvent], *, now: datetime
+) -> dict[str, Any]:
+    """What the record page shows of ``record``, with ``views`` of its access log: the page and
+    the person's disclosure pack (reports) show the same."""
+    open_challenges = [challenge for challenge in record.challenges if challenge.is_open]
+    usernames = usernames_of(
+        [event.on_behalf_of_user_id for event in views]
+        + [d.on_behalf_of_id for case in record.cases for d in case.decisions.all()]
+        + [challenge.on_behalf_of_id for challenge in record.challenges]
+    )
+    return {
+        "scope": scope,
+        "subject": scope.subject,
+        "banner": acting_banner(scope),
+        "flags": [flag_view(flag, scope, open_challenges) for flag in record.flags],
+        "cases": [case_view(case, open_challenges, usernames) for case in record.cases],
+        "challenges": [challenge_summary(c, now) for c in record.challenges],
+        "grants": [grant_view(grant, now) for grant in record.grants],
+        # The viewer's own notices about this person: never those about anyone else they act for.
+        "appeal_notices": list(
+            AppealNotice.objects.filter(recipient=scope.actor.user, subject=scope.subject)
+        ),
+        "views": [access_row(event, usernames) for event in views],
+        "subject_query": "" if scope.is_own else f"&subject={scope.subject.pk}",
+    }
 
 
 def usernames_of(user_ids: Iterable[int | None]) -> dict[int, str]:

@@ -112,6 +112,12 @@ def scope_for(user: User, subject_id: int | None = None) -> RecordScope:
     return _scope(subject, Actor(user=user, role=role, on_behalf_of=subject.user), grants=grants)
 
 
+def subject_view(subject: Subject, actor: Actor) -> RecordScope:
+    """The person's whole record as they see it themselves (the cases they have been told of),
+    read by ``actor``: a reviewer preparing the person's disclosure pack."""
+    return _scope(subject, actor, grants=())
+
+
 def _scope(subject: Subject, actor: Actor, *, grants: tuple[Representation, ...]) -> RecordScope:
     told = told_case_ids(subject.pk)
     every = set(Case.objects.filter(subject=subject).values_list("pk", flat=True))

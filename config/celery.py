@@ -10,6 +10,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("scrutiny")
+# Django's task class gives every task delay_on_commit: queued only once the transaction that
+# asked for it commits, so a rolled-back request sends nothing.
+app = Celery("scrutiny", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -14,6 +14,7 @@ import re
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -481,4 +482,42 @@ STORAGES = {
         "BACKEND": "appeals.attachments.PrivateFileSystemStorage",
         "OPTIONS": {"file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
     },
+    # Rendered reports: under PRIVATE_FILES_ROOT/reports, on the same terms.
+    "reports": {
+        "BACKEND": "reports.storage.ReportFileSystemStorage",
+        "OPTIONS": {"file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+    },
 }
+
+
+def s3_storage(prefix: str) -> dict[str, Any]:
+    """An S3-compatible bucket (django-storages), private, files under ``prefix``: shared by
+    web and worker processes on different machines. Credentials come the way boto3 finds them
+    (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the machine's role)."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": FILES_S3_BUCKET,
+            "endpoint_url": env.str("FILES_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("FILES_S3_REGION", default="") or None,
+            "location": prefix,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+
+# FILES_S3_BUCKET puts attachments and reports in a bucket instead of local files.
+FILES_S3_BUCKET = env.str("FILES_S3_BUCKET", default="")
+if FILES_S3_BUCKET:
+    STORAGES["private"] = s3_storage("attachments")
+    STORAGES["reports"] = s3_storage("reports")
+
+
+# Reports (reports/): rendered by Celery, at most this many at a time per person, each tried this
+# many times before it is marked failed.
+REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
+REPORT_MAX_UNFINISHED_PER_PERSON = env.int("REPORT_MAX_UNFINISHED_PER_PERSON", default=5)
+# An oversight report's period may span at most this many days.
+REPORT_MAX_PERIOD_DAYS = env.int("REPORT_MAX_PERIOD_DAYS", default=3 * 366)

@@ -70,7 +70,8 @@ class Report(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # Progress is not history: it is written as rendering goes, outside the governed changes.
+    history = HistoricalRecords(excluded_fields=["progress", "step"])
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -1,0 +1,312 @@
+"""Asking for a report, rendering it, and handing it over.
+
+A report is asked for by a person (``request_report``), in one transaction with its audit event;
+its rendering is queued only once that transaction commits. ``render`` is what the Celery task
+runs, and may run more than once for one report (a redelivered message, a worker that died): it
+does nothing to a report already finished or given up, keeps one file per report, and records
+the completion once. ``open_report`` hands a finished file to a person still allowed to have it,
+logging the download in the audit log and, for a person's data, in the access log.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit import log
+from audit.access import Shown, record_access
+from audit.actors import Actor, system_actor
+from audit.history import save_with_history
+from audit.models import AuditEvent
+from reports import audit_actions, params
+from reports.access import Allowed, allowed
+from reports.errors import ReportError, ReportNotFound
+from reports.models import FINISHED_STATUSES, Report, ReportKind, ReportStatus
+from reports.storage import report_storage
+
+logger = logging.getLogger(__name__)
+
+UNFINISHED = (ReportStatus.QUEUED, ReportStatus.RENDERING)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The data a report is rendered from: the audit chain's head when rendering began."""
+
+    seq: int
+    hash: str
+    at: Any  # the head event's moment (a datetime), or None for an empty chain
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report's finished HTML, for WeasyPrint, and its title."""
+
+    html: str
+    title: str
+
+
+# Builds a report's document from what its requester may have, at a snapshot; set by
+# reports.documents (the kinds' templates and their data).
+Builder = Callable[[Report, Allowed, Snapshot], Document]
+
+
+def no_such_report(report_id: int) -> str:
+    return f"There is no report {report_id} that you may have."
+
+
+# --- asking -------------------------------------------------------------------------------------
+
+
+def request_report(kind: Any, raw_params: Any, *, user: User) -> Report:
+    """Ask for a report of ``kind`` with ``raw_params``, as ``user``. ReportInvalid,
+    ReportForbidden or ReportNotFound (answered as a missing record) where it may not be had;
+    ReportError where the person already has as many reports rendering as they may."""
+    kind, clean = params.parse(kind, raw_params)
+    grant = allowed(kind, clean, user)
+    limit = settings.REPORT_MAX_UNFINISHED_PER_PERSON
+    now = timezone.now()
+    with transaction.atomic():
+        waiting = Report.objects.filter(requested_by=user, status__in=UNFINISHED).count()
+        if waiting >= limit:
+            raise ReportError(
+                f"You have {waiting} reports waiting to be rendered, as many as you may have at "
+                "once: ask for another when one of them is ready."
+            )
+        report = Report(
+            kind=kind,
+            params=params.canonical(clean),
+            requested_by=user,
+            requested_as=str(grant.actor.role),
+            on_behalf_of=grant.actor.on_behalf_of,
+            subject=grant.subject,
+            case=grant.case,
+            status=ReportStatus.QUEUED,
+            step="Waiting for a worker",
+            requested_at=now,
+        )
+        save_with_history(report, actor=grant.actor, reason="report requested")
+        log.record(
+            audit_actions.REPORT_REQUESTED,
+            report,
+            actor=grant.actor,
+            data={"kind": kind, "params": clean},
+        )
+        from reports.tasks import render_report
+
+        render_report.delay_on_commit(report.pk)
+    return report
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+class RenderFailed(Exception):
+    """This attempt failed and another may succeed: the task tries again later."""
+
+
+def render(report_id: int, build: Builder, to_pdf: Callable[[Document, Snapshot, str], bytes]) -> str:
+    """Render one report: ``build`` its document at a snapshot, ``to_pdf`` it, store the file and
+    record its completion. Returns what happened: "done", "finished already" or "failed". Raises
+    RenderFailed where this attempt failed and the report has attempts left."""
+    report = _start(report_id)
+    if report is None:
+        return "finished already"
+    try:
+        grant = allowed(report.kind, params_of(report), report.requested_by)
+        _progress(report_id, 10, "Reading the data")
+        document, snapshot = _read(report, grant, build)
+        _progress(report_id, 40, "Laying out the pages")
+        content = to_pdf(document, snapshot, f"scrutiny-report-{report.pk}")
+        _progress(report_id, 90, "Storing the file")
+        return _finish(report_id, content, snapshot)
+    except ReportNotFound:
+        # The requester may no longer have it (a grant ended, a conflict declared): no attempt
+        # would succeed.
+        return _give_up(
+            report_id, "The person who asked for it may no longer have it.", attempts_left=False
+        )
+    except Exception as exc:
+        logger.exception("Rendering report %s failed (attempt %s)", report_id, report.attempts)
+        left = report.attempts < settings.REPORT_MAX_ATTEMPTS
+        outcome = _give_up(report_id, f"{type(exc).__name__}: {exc}", attempts_left=left)
+        if left:
+            raise RenderFailed(str(exc)) from exc
+        return outcome
+
+
+def params_of(report: Report) -> dict[str, Any]:
+    value = json.loads(report.params)
+    if not isinstance(value, dict):
+        raise ValueError(f"Report {report.pk} has parameters that are not an object.")
+    return value
+
+
+def _start(report_id: int) -> Report | None:
+    """Mark the report rendering and count the attempt; None if it needs nothing more."""
+    with transaction.atomic():
+        report = Report.objects.select_for_update().select_related("requested_by").get(
+            pk=report_id
+        )
+        if report.status not in UNFINISHED:
+            return None
+        report.status = ReportStatus.RENDERING
+        report.attempts += 1
+        report.started_at = timezone.now()
+        report.progress, report.step = 5, "Starting"
+        save_with_history(report, actor=system_actor(), reason=f"rendering, attempt {report.attempts}")
+    return report
+
+
+def _progress(report_id: int, progress: int, step: str) -> None:
+    # Progress is not governed (the model leaves it out of its history): a plain update, so that
+    # a page asking how far it has got sees it at once.
+    Report.objects.filter(pk=report_id, status=ReportStatus.RENDERING).update(
+        progress=progress, step=step
+    )
+
+
+def _read(report: Report, grant: Allowed, build: Builder) -> tuple[Document, Snapshot]:
+    """The document, read with the chain's head in one consistent view of the data."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "occurred_at").first()
+        snapshot = Snapshot(*head) if head else Snapshot(0, "0" * 64, None)
+        return build(report, grant, snapshot), snapshot
+
+
+def _finish(report_id: int, content: bytes, snapshot: Snapshot) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    storage = report_storage()
+    name = f"{report_id}/{digest}.pdf"
+    # The same bytes have the same name: a second delivery that rendered them again finds the
+    # file there and stores nothing more.
+    if not storage.exists(name):
+        stored = storage.save(name, ContentFile(content))
+        if stored != name:
+            raise RuntimeError(f"The report's file was stored as {stored}, not {name}.")
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.status != ReportStatus.RENDERING:
+            # Another delivery finished it (or it was given up) meanwhile.
+            _remove_other_files(report_id, keep=report.stored_name)
+            return "finished already"
+        report.status = ReportStatus.DONE
+        report.progress, report.step = 100, "Ready"
+        report.snapshot_seq, report.snapshot_hash = snapshot.seq, snapshot.hash
+        report.stored_name, report.sha256, report.size = name, digest, len(content)
+        report.finished_at = timezone.now()
+        report.error = ""
+        actor = system_actor()
+        save_with_history(report, actor=actor, reason="rendered")
+        log.record(
+            audit_actions.REPORT_COMPLETED,
+            report,
+            actor=actor,
+            data={
+                "sha256": digest,
+                "size": len(content),
+                "snapshot_seq": snapshot.seq,
+                "snapshot_hash": snapshot.hash,
+            },
+        )
+    _remove_other_files(report_id, keep=name)
+    return "done"
+
+
+def _remove_other_files(report_id: int, *, keep: str) -> None:
+    """Exactly one file per report: any other a dead or overtaken attempt left goes."""
+    storage = report_storage()
+    try:
+        _directories, files = storage.listdir(str(report_id))
+    except FileNotFoundError:
+        return
+    for file in files:
+        name = f"{report_id}/{file}"
+        if name != keep:
+            storage.delete(name)
+
+
+def _give_up(report_id: int, error: str, *, attempts_left: bool) -> str:
+    """Record a failed attempt: back in the queue while attempts are left, failed after."""
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.status != ReportStatus.RENDERING:
+            return "finished already"
+        actor = system_actor()
+        report.error = error[:2000]
+        if attempts_left:
+            report.status, report.step = ReportStatus.QUEUED, "Waiting to try again"
+            save_with_history(report, actor=actor, reason="attempt failed")
+            return "retry"
+        report.status, report.step = ReportStatus.FAILED, "Failed"
+        report.finished_at = timezone.now()
+        save_with_history(report, actor=actor, reason="given up")
+        log.record(
+            audit_actions.REPORT_FAILED,
+            report,
+            actor=actor,
+            data={"attempts": report.attempts, "error": report.error},
+        )
+    return "failed"
+
+
+# --- handing over -------------------------------------------------------------------------------
+
+
+def reports_of(user: User) -> list[Report]:
+    """The reports ``user`` asked for, newest first."""
+    return list(Report.objects.filter(requested_by=user).select_related("subject", "case"))
+
+
+def report_for(report_id: int, user: User) -> Report:
+    """A report ``user`` asked for (or one asked for on their behalf), in any state.
+    ReportNotFound, in the words a missing one gets, for anyone else's."""
+    report = (
+        Report.objects.filter(pk=report_id)
+        .select_related("requested_by", "on_behalf_of", "subject", "case")
+        .first()
+    )
+    if report is None or user.pk not in (report.requested_by_id, report.on_behalf_of_id):
+        raise ReportNotFound(no_such_report(report_id))
+    return report
+
+
+def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, IO[bytes]]:
+    """A finished report's file, for a person allowed to have it now, the download audited and,
+    for a person's data, written to the access log."""
+    report = report_for(report_id, user)
+    if report.status not in FINISHED_STATUSES:
+        raise ReportError(f"Report {report.pk} is not ready: it is {report.get_status_display().lower()}.")
+    grant = allowed(report.kind, params_of(report), user)
+    with transaction.atomic():
+        log.record(
+            audit_actions.REPORT_DOWNLOADED,
+            report,
+            actor=grant.actor,
+            data={"sha256": report.sha256, "channel": channel},
+        )
+        if report.subject_id is not None and report.kind != ReportKind.OVERSIGHT:
+            record_access(
+                [Shown(report.subject_id, "reports.report", report.pk)],
+                actor=grant.actor,
+                channel=channel,
+                view=f"{report.kind}_download",
+                purpose=grant.purpose,
+            )
+    return report, report_storage().open(report.stored_name, "rb")
+
+
+def download_name(report: Report) -> str:
+    return f"scrutiny-{report.kind.replace('_', '-')}-{report.pk}.pdf"
+

@@ -1,0 +1,23 @@
+"""Celery entry points for reports: they load ids and call services, nothing more."""
+
+from typing import Any
+
+from celery import shared_task
+
+from reports import services
+from reports.documents import build_document
+from reports.rendering_task import document_to_pdf
+
+# Seconds before the first retry of a failed attempt; doubled for each one after.
+RETRY_FIRST_DELAY = 10
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def render_report(self: Any, report_id: int) -> str:
+    """Render a report. Safe to run again for the same report: a finished one is left alone, and
+    the services bound the attempts (REPORT_MAX_ATTEMPTS), so the retries here need no bound of
+    their own; a message redelivered after a worker died counts as an attempt too."""
+    try:
+        return services.render(report_id, build_document, document_to_pdf)
+    except services.RenderFailed as exc:
+        raise self.retry(exc=exc, countdown=RETRY_FIRST_DELAY * 2**self.request.retries) from exc
