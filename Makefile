@@ -9,6 +9,8 @@ NPM_STAMP := node_modules/.installed
 CSS := static/dist/scrutiny.css
 # The browser tests drive Debian's Chromium; Playwright's own browser downloads are never used.
 CHROMIUM := /usr/bin/chromium
+# Reports are PDFs rendered with the system's fonts (DejaVu), never fetched at run time.
+FONTS := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DEMO_SUBJECTS ?= 3000
 DEMO_SEED ?= 1
@@ -36,7 +38,7 @@ $(NPM_STAMP): package.json package-lock.json
 $(CSS): $(wildcard static/scss/*.scss) $(NPM_STAMP)
 	npm run --silent build
 
-install: $(STAMP) $(NPM_STAMP) $(CSS)
+install: $(STAMP) $(NPM_STAMP) $(CSS) $(FONTS)
 
 # The binary is its own stamp: installed once, and again only if it goes missing. apt-get fails
 # loudly if it cannot install it, and so does make test; the package lists are refreshed only
@@ -44,6 +46,10 @@ install: $(STAMP) $(NPM_STAMP) $(CSS)
 $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
 		|| { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+$(FONTS):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-dejavu-core \
+		|| { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-dejavu-core; }
 
 # Development settings (DEBUG on, a generated SECRET_KEY) for every manage.py command run here;
 # written once, readable by the owner only, never committed.

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import filetype
 from django.conf import settings
@@ -375,10 +375,15 @@ def attachment_response(name: str, *, filename: str, content_type: str) -> FileR
     if content_type not in ALLOWED:
         raise ValueError(f"{content_type!r} is not a type attachments are stored as.")
     download_name = clean_name(filename) or f"attachment.{ALLOWED[content_type]}"
-    response = FileResponse(
-        open_stored(name), as_attachment=True, filename=download_name, content_type=content_type
-    )
-    response["Content-Disposition"] = content_disposition_header(True, download_name)
+    return download_response(open_stored(name), filename=download_name, content_type=content_type)
+
+
+def download_response(file: IO[bytes], *, filename: str, content_type: str) -> FileResponse:
+    """``file`` as a download called ``filename``, streamed and closed when sent: only a
+    download (``Content-Disposition: attachment``, ``nosniff``), nothing in it allowed to run or
+    load should a browser show it anyway, and never cached."""
+    response = FileResponse(file, as_attachment=True, filename=filename, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "no-store, private"

@@ -4,6 +4,9 @@ A report is rendered by a Celery task from its parameters at a snapshot of the d
 chain's head when rendering began): the same parameters at the same snapshot give the same bytes.
 """
 
+import json
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -92,3 +95,15 @@ class Report(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    def of_words(self) -> str:
+        """What the report is of, in words: a period, a case, or a person's record by its
+        number. Never a name: the pages that list reports show no one's personal data (the file
+        does, and each download is logged)."""
+        if self.kind == ReportKind.OVERSIGHT:
+            params = json.loads(self.params)
+            first, last = (date.fromisoformat(params[name]) for name in ("from", "to"))
+            return f"{first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
+        if self.kind == ReportKind.CASE_FILE:
+            return f"Case {self.case_id}"
+        return f"Record {self.subject_id}"

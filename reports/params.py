@@ -36,11 +36,7 @@ def parse(kind: Any, params: Any) -> tuple[str, dict[str, Any]]:
         if name not in expected
     }
     problems.update(
-        {
-            f"params.{name}": "This field is required."
-            for name in expected
-            if name not in params
-        }
+        {f"params.{name}": "This field is required." for name in expected if name not in params}
     )
     if problems:
         raise ReportInvalid(problems)

@@ -19,11 +19,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit import log
 from audit.access import Shown, record_access
-from audit.actors import Actor, system_actor
+from audit.actors import system_actor
 from audit.history import save_with_history
 from audit.models import AuditEvent
 from reports import audit_actions, params
@@ -113,7 +114,9 @@ class RenderFailed(Exception):
     """This attempt failed and another may succeed: the task tries again later."""
 
 
-def render(report_id: int, build: Builder, to_pdf: Callable[[Document, Snapshot, str], bytes]) -> str:
+def render(
+    report_id: int, build: Builder, to_pdf: Callable[[Document, Snapshot, str], bytes]
+) -> str:
     """Render one report: ``build`` its document at a snapshot, ``to_pdf`` it, store the file and
     record its completion. Returns what happened: "done", "finished already" or "failed". Raises
     RenderFailed where this attempt failed and the report has attempts left."""
@@ -153,16 +156,16 @@ def params_of(report: Report) -> dict[str, Any]:
 def _start(report_id: int) -> Report | None:
     """Mark the report rendering and count the attempt; None if it needs nothing more."""
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("requested_by").get(
-            pk=report_id
-        )
+        report = Report.objects.select_for_update().select_related("requested_by").get(pk=report_id)
         if report.status not in UNFINISHED:
             return None
         report.status = ReportStatus.RENDERING
         report.attempts += 1
         report.started_at = timezone.now()
         report.progress, report.step = 5, "Starting"
-        save_with_history(report, actor=system_actor(), reason=f"rendering, attempt {report.attempts}")
+        save_with_history(
+            report, actor=system_actor(), reason=f"rendering, attempt {report.attempts}"
+        )
     return report
 
 
@@ -264,9 +267,11 @@ def _give_up(report_id: int, error: str, *, attempts_left: bool) -> str:
 # --- handing over -------------------------------------------------------------------------------
 
 
-def reports_of(user: User) -> list[Report]:
-    """The reports ``user`` asked for, newest first."""
-    return list(Report.objects.filter(requested_by=user).select_related("subject", "case"))
+def reports_visible_to(user: User) -> QuerySet[Report]:
+    """The reports ``user`` asked for, and those asked for on their behalf, newest first."""
+    return Report.objects.filter(Q(requested_by=user) | Q(on_behalf_of=user)).select_related(
+        "requested_by", "subject", "case"
+    )
 
 
 def report_for(report_id: int, user: User) -> Report:
@@ -287,7 +292,9 @@ def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, IO
     for a person's data, written to the access log."""
     report = report_for(report_id, user)
     if report.status not in FINISHED_STATUSES:
-        raise ReportError(f"Report {report.pk} is not ready: it is {report.get_status_display().lower()}.")
+        raise ReportError(
+            f"Report {report.pk} is not ready: it is {report.get_status_display().lower()}."
+        )
     grant = allowed(report.kind, params_of(report), user)
     with transaction.atomic():
         log.record(
@@ -309,4 +316,3 @@ def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, IO
 
 def download_name(report: Report) -> str:
     return f"scrutiny-{report.kind.replace('_', '-')}-{report.pk}.pdf"
-

@@ -5,8 +5,7 @@ from typing import Any
 from celery import shared_task
 
 from reports import services
-from reports.documents import build_document
-from reports.rendering_task import document_to_pdf
+from reports.documents import build_document, document_to_pdf
 
 # Seconds before the first retry of a failed attempt; doubled for each one after.
 RETRY_FIRST_DELAY = 10

@@ -1,0 +1,110 @@
+"""Each kind of report as a document: the data it shows, read at a snapshot, in its template.
+
+Every builder reads only through the selectors the pages use, so a report shows what the page
+would, no more: the disclosure pack is the person's record page (appeals.person_views), the case
+file the reviewer's case page (casework). Times that depend on "now" (a deadline's state) are
+taken at the snapshot's moment, so that the same snapshot gives the same document.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from appeals.person_views import record_context
+from appeals.selectors import subject_record
+from casework import selectors as casework_selectors
+from casework.views import trace_categories
+from reports.access import Allowed, period
+from reports.figures import oversight_figures
+from reports.models import Report, ReportKind
+from reports.rendering import Snapshot, render_pdf
+from reports.services import Document, params_of
+
+TEMPLATES = {
+    ReportKind.DISCLOSURE: "reports/pdf/disclosure.html",
+    ReportKind.CASE_FILE: "reports/pdf/case_file.html",
+    ReportKind.OVERSIGHT: "reports/pdf/oversight.html",
+}
+
+
+def build_document(report: Report, grant: Allowed, snapshot: Snapshot) -> Document:
+    title, parameters, context = BUILDERS[report.kind](report, grant, snapshot)
+    html = render_to_string(
+        TEMPLATES[ReportKind(report.kind)],
+        {
+            **context,
+            "title": title,
+            "kind_label": ReportKind(report.kind).label,
+            "parameters": parameters,
+            "requested_by": report.requested_by.get_username(),
+            "requested_as": report.requested_as.replace("_", " "),
+            "on_behalf_of": report.on_behalf_of.get_username() if report.on_behalf_of else "",
+            "snapshot": snapshot,
+            "superseded": False,
+        },
+    )
+    return Document(html=html, title=title)
+
+
+def document_to_pdf(document: Document, snapshot: Snapshot, identifier: str) -> bytes:
+    return render_pdf(
+        document.html, snapshot=snapshot, title=document.title, identifier=identifier
+    ).content
+
+
+Built = tuple[str, list[tuple[str, str]], dict[str, Any]]
+
+
+def _disclosure(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
+    scope = grant.scope
+    if scope is None:
+        raise ValueError(f"Report {report.pk}: a disclosure pack needs the record's scope.")
+    record = subject_record(scope)
+    views = list(record.access_log)
+    context = record_context(scope, record, views, now=snapshot.at)
+    subject = scope.subject
+    title = f"Disclosure pack: {subject.name}"
+    parameters = [("Whose record", f"{subject.name}, staff number {subject.staff_number}")]
+    if not scope.whole_record:
+        covered = ", ".join(f"case {case_id}" for case_id in sorted(scope.case_ids))
+        parameters.append(("Covers", f"What the grant covers: {covered or 'no case yet'}"))
+    return title, parameters, context
+
+
+def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
+    case = grant.case
+    if case is None:
+        raise ValueError(f"Report {report.pk}: a case file needs its case.")
+    context = {
+        "case": case,
+        "links": casework_selectors.flags_of_case(case),
+        "decisions": casework_selectors.decisions_of_case(case),
+        "notices": casework_selectors.notifications_of_case(case),
+        "context_accounts": casework_selectors.context_accounts_of_case(case),
+        "trace_categories": trace_categories(case.trace),
+        "reevaluations": [
+            {"row": row, "categories": trace_categories(row.trace)}
+            for row in casework_selectors.reevaluations_of_case(case)
+        ],
+    }
+    title = f"Case file: case {case.pk}"
+    parameters = [
+        ("Case", f"Case {case.pk}, opened {case.opened_at:%d %B %Y}"),
+        ("About", f"{case.subject.name}, staff number {case.subject.staff_number}"),
+    ]
+    return title, parameters, context
+
+
+def _oversight(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
+    first, last = period(params_of(report))
+    title = f"Oversight report: {report.of_words()}"
+    figures = oversight_figures(first, last)
+    return title, [("Period", f"{first.isoformat()} to {last.isoformat()}, inclusive")], figures
+
+
+BUILDERS: dict[str, Callable[[Report, Allowed, Snapshot], Built]] = {
+    ReportKind.DISCLOSURE: _disclosure,
+    ReportKind.CASE_FILE: _case_file,
+    ReportKind.OVERSIGHT: _oversight,
+}

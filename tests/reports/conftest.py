@@ -1,0 +1,18 @@
+"""What the reports tests share: the appeals tests' world (Fay, her case, the people around it),
+and private storage in a temporary directory."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.appeals.conftest import World, api, gus, world  # noqa: F401 - fixtures, re-exported
+
+
+@pytest.fixture(autouse=True)
+def private_root(settings: Any, tmp_path: Path) -> Path:
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
+    return settings.PRIVATE_FILES_ROOT
+
+
+__all__ = ["World"]

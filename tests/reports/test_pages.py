@@ -1,0 +1,160 @@
+"""The reports pages: the forms each role is offered, asking, following and downloading."""
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.services import create_user
+from audit.actors import Role, system_actor
+from audit.models import AccessEvent
+from reports.models import Report, ReportStatus
+from tests.appeals.conftest import World
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def page(client: Client, path: str = "/reports/") -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    return str(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("username", "offered", "not_offered"),
+    [
+        ("fay.flagged", ["Prepare my disclosure pack"], ["Case number", "An oversight report"]),
+        # Staff in other roles have their own records too.
+        ("rita.reviewer", ["Case number", "Prepare my disclosure pack"], ["An oversight report"]),
+        ("olive.oversight", ["An oversight report", "Prepare my disclosure pack"], ["Case number"]),
+    ],
+)
+def test_each_role_is_offered_its_own_reports(
+    world: World, username: str, offered: list[str], not_offered: list[str]
+) -> None:
+    user = world.fay if username == "fay.flagged" else world.people[username]
+    text = page(browser(user))
+
+    assert all(words in text for words in offered)
+    assert not any(words in text for words in not_offered)
+    assert 'href="/reports/"' in text  # the navigation offers the page
+
+
+def test_a_role_with_no_reports_is_told_there_is_no_such_page(world: World) -> None:
+    admin = create_user(
+        "ada.admin", role=Role.ADMINISTRATOR, subject=None, password="x" * 20, actor=system_actor()
+    )
+    client = browser(admin)
+
+    response = client.get("/reports/")
+
+    assert response.status_code == 404
+    assert 'href="/reports/"' not in page(client, "/notices/")
+
+
+def test_asking_leads_to_the_report_and_its_download(world: World) -> None:
+    client = browser(world.fay)
+
+    asked = client.post("/reports/new/", {"kind": "disclosure"})
+
+    report = Report.objects.get()
+    assert asked.status_code == 302
+    assert asked["Location"] == f"/reports/{report.pk}/"
+    text = page(client, asked["Location"])
+    assert report.sha256 in text
+    assert f'href="/reports/{report.pk}/file"' in text
+    assert "http-equiv" not in text  # finished: nothing refreshes it
+    progress = json.loads(client.get(f"/reports/{report.pk}/progress.json").content)
+    assert progress == {
+        "status": "done",
+        "status_label": "Ready",
+        "progress": 100,
+        "step": "Ready",
+        "finished": True,
+    }
+    download = client.get(f"/reports/{report.pk}/file")
+    assert download.status_code == 200
+    assert download["X-Report-SHA256"] == report.sha256
+    assert AccessEvent.objects.filter(view="disclosure_download", channel="page").exists()
+
+
+def test_a_report_still_rendering_refreshes_itself_and_loads_its_script(
+    world: World, settings: Any
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client = browser(world.fay)
+    client.post("/reports/new/", {"kind": "disclosure"})
+    report = Report.objects.get()
+
+    text = page(client, f"/reports/{report.pk}/")
+
+    assert report.status == ReportStatus.QUEUED
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in text
+    assert 'src="/static/js/report-progress.js"' in text
+    assert "<script>" not in text  # no inline script: the CSP stays strict
+    refused = client.get(f"/reports/{report.pk}/file")
+    assert refused.status_code == 302
+
+
+def test_an_oversight_period_is_read_from_the_date_boxes(world: World) -> None:
+    client = browser(world.people["olive.oversight"])
+
+    missing = client.post("/reports/new/", {"kind": "oversight"})
+    backwards = client.post(
+        "/reports/new/",
+        {
+            "kind": "oversight",
+            "start_day": "2", "start_month": "2", "start_year": "2026",
+            "end_day": "1", "end_month": "2", "end_year": "2026",
+        },
+    )  # fmt: skip
+
+    assert missing.status_code == 422
+    assert "Give the first day of the period." in missing.content.decode()
+    assert backwards.status_code == 422
+    assert "The period must end on or after the day it starts." in backwards.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_a_reviewer_asks_by_case_number_and_an_unseen_case_is_refused(world: World) -> None:
+    client = browser(world.people["rita.reviewer"])
+
+    made = client.post("/reports/new/", {"kind": "case_file", "case": world.case.pk})
+    pack = client.post("/reports/new/", {"kind": "disclosure", "case": world.case.pk})
+    unseen = client.post("/reports/new/", {"kind": "case_file", "case": 999_999})
+
+    assert made.status_code == pack.status_code == 302
+    assert [r.kind for r in Report.objects.order_by("pk")] == ["case_file", "disclosure"]
+    assert Report.objects.get(kind="disclosure").subject_id == world.subject.pk
+    assert unseen.status_code == 404
+    assert "There is no case 999999 that you may have a case file of." in unseen.content.decode()
+
+
+def test_someone_elses_report_page_is_not_found(world: World, gus: Any) -> None:
+    browser(world.fay).post("/reports/new/", {"kind": "disclosure"})
+    report = Report.objects.get()
+    other = browser(gus)
+
+    for path in (
+        f"/reports/{report.pk}/",
+        f"/reports/{report.pk}/progress.json",
+        f"/reports/{report.pk}/file",
+    ):
+        assert other.get(path).status_code == 404
+
+
+def test_the_form_needs_its_csrf_token(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.fay)
+
+    response = client.post("/reports/new/", {"kind": "disclosure"})
+
+    assert response.status_code == 403
+    assert not Report.objects.exists()
