@@ -313,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "RepresentationStatusEnum": "appeals.models.RepresentationStatus",
         "AppealNoticeKindEnum": "appeals.models.AppealNoticeKind",
         "EvidenceStatusEnum": "flags.models.EvidenceStatus",
+        "ReportKindEnum": "reports.models.ReportKind",
+        "ReportStatusEnum": "reports.models.ReportStatus",
     },
 }
 

@@ -50,16 +50,22 @@ def no_such_case(case_id: int) -> str:
     return f"There is no case {case_id} that you may have a case file of."
 
 
+def may_ask_for(kind: str, user: User) -> None:
+    """ReportForbidden where ``user``'s role may not have this kind of report at all: checked
+    before the parameters are read, so that the answer says nothing about them."""
+    if kind == ReportKind.OVERSIGHT and require_role(user) != Role.OVERSIGHT:
+        raise ReportForbidden("Only an oversight user may have an oversight report.")
+
+
 def allowed(kind: str, params: dict[str, Any], user: User) -> Allowed:
     """What ``user`` may have of a report of ``kind`` with these (already parsed) parameters;
     ReportNotFound or ReportForbidden where they may not."""
+    may_ask_for(kind, user)
     role = require_role(user)
     if kind == ReportKind.DISCLOSURE:
         return _disclosure(int(params["subject"]), user, role)
     if kind == ReportKind.CASE_FILE:
         return _case_file(int(params["case"]), user, role)
-    if role != Role.OVERSIGHT:
-        raise ReportForbidden("Only an oversight user may have an oversight report.")
     return Allowed(actor=Actor(user=user, role=role), purpose="oversight")
 
 

@@ -22,11 +22,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse(kind: Any, params: Any) -> tuple[str, dict[str, Any]]:
-    """The kind and its parameters, checked; ReportInvalid naming each problem otherwise."""
+def parse_kind(kind: Any) -> str:
     if not isinstance(kind, str) or kind not in FIELDS:
         choices = ", ".join(FIELDS)
         raise ReportInvalid({"kind": f"Choose the kind of report: one of {choices}."})
+    return kind
+
+
+def parse(kind: str, params: Any) -> tuple[str, dict[str, Any]]:
+    """The kind and its parameters, checked; ReportInvalid naming each problem otherwise."""
+    kind = parse_kind(kind)
     if not isinstance(params, dict):
         raise ReportInvalid({"params": "Give the report's parameters as a JSON object."})
     expected = FIELDS[kind]

@@ -26,25 +26,16 @@ from audit import log
 from audit.access import Shown, record_access
 from audit.actors import system_actor
 from audit.history import save_with_history
-from audit.models import AuditEvent
 from reports import audit_actions, params
-from reports.access import Allowed, allowed
+from reports.access import Allowed, allowed, may_ask_for
 from reports.errors import ReportError, ReportNotFound
 from reports.models import FINISHED_STATUSES, Report, ReportKind, ReportStatus
+from reports.rendering import Snapshot, current_snapshot, snapshot_at
 from reports.storage import report_storage
 
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (ReportStatus.QUEUED, ReportStatus.RENDERING)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The data a report is rendered from: the audit chain's head when rendering began."""
-
-    seq: int
-    hash: str
-    at: Any  # the head event's moment (a datetime), or None for an empty chain
 
 
 @dataclass(frozen=True)
@@ -71,6 +62,8 @@ def request_report(kind: Any, raw_params: Any, *, user: User) -> Report:
     """Ask for a report of ``kind`` with ``raw_params``, as ``user``. ReportInvalid,
     ReportForbidden or ReportNotFound (answered as a missing record) where it may not be had;
     ReportError where the person already has as many reports rendering as they may."""
+    kind = params.parse_kind(kind)
+    may_ask_for(kind, user)
     kind, clean = params.parse(kind, raw_params)
     grant = allowed(kind, clean, user)
     limit = settings.REPORT_MAX_UNFINISHED_PER_PERSON
@@ -128,7 +121,7 @@ def render(
         _progress(report_id, 10, "Reading the data")
         document, snapshot = _read(report, grant, build)
         _progress(report_id, 40, "Laying out the pages")
-        content = to_pdf(document, snapshot, f"scrutiny-report-{report.pk}")
+        content = to_pdf(document, snapshot, identifier_of(report))
         _progress(report_id, 90, "Storing the file")
         return _finish(report_id, content, snapshot)
     except ReportNotFound:
@@ -144,6 +137,19 @@ def render(
         if left:
             raise RenderFailed(str(exc)) from exc
         return outcome
+
+
+def identifier_of(report: Report) -> str:
+    """What the report is of (its kind and canonical parameters): the PDF's identifier, so that
+    two requests for the same thing at the same snapshot are the same file."""
+    return f"scrutiny:{report.kind}:{report.params}"
+
+
+def snapshot_of(report: Report) -> Snapshot:
+    """The snapshot a finished report was rendered from."""
+    if report.snapshot_seq is None:
+        raise ReportError(f"Report {report.pk} has not been rendered.")
+    return snapshot_at(report.snapshot_seq, report.snapshot_hash)
 
 
 def params_of(report: Report) -> dict[str, Any]:
@@ -183,8 +189,7 @@ def _read(report: Report, grant: Allowed, build: Builder) -> tuple[Document, Sna
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "occurred_at").first()
-        snapshot = Snapshot(*head) if head else Snapshot(0, "0" * 64, None)
+        snapshot = current_snapshot()
         return build(report, grant, snapshot), snapshot
 
 

@@ -138,6 +138,7 @@ def test_every_operation_that_reads_a_body_documents_the_one_error_rule(
         "/api/v1/representations/{grant_id}/transitions/",
         "/api/v1/challenges/",
         "/api/v1/challenges/{challenge_id}/transitions/",
+        "/api/v1/reports/",
     }
     # JSON everywhere; a multipart form beside it only where files are taken.
     takes_files = {("/api/v1/challenges/", "post")}

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import TestCase
 
 from tests.appeals.conftest import World, api, gus, world  # noqa: F401 - fixtures, re-exported
 
@@ -15,4 +16,10 @@ def private_root(settings: Any, tmp_path: Path) -> Path:
     return settings.PRIVATE_FILES_ROOT
 
 
-__all__ = ["World"]
+def committing() -> Any:
+    """Run what the block queues for after its commit (the report's rendering), as a committed
+    request would: a test's own transaction never commits."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+__all__ = ["World", "committing"]

@@ -9,12 +9,14 @@ import pytest
 from audit.models import AccessEvent, AuditEvent
 from reports.models import Report
 from tests.appeals.conftest import Clients, World
+from tests.reports.conftest import committing
 
 pytestmark = pytest.mark.django_db
 
 
 def post(client: Any, body: Any) -> Any:
-    return client.post("/api/v1/reports/", body, format="json")
+    with committing():
+        return client.post("/api/v1/reports/", body, format="json")
 
 
 def test_asking_answers_202_with_the_report_and_where_to_follow_it(
@@ -30,16 +32,24 @@ def test_asking_answers_202_with_the_report_and_where_to_follow_it(
     assert body["id"] == report.pk
     assert body["kind"] == "disclosure"
     assert body["params"] == {"subject": world.subject.pk}
-    # The embedded default renders in-process: done by the time the answer is written.
-    assert body["status"] == "done"
+    # Rendering is queued for when the request's transaction commits: asked, not yet rendered.
+    assert (body["status"], body["progress"], body["sha256"], body["file_url"]) == (
+        "queued",
+        0,
+        None,
+        None,
+    )
     assert body["status_url"].endswith(f"/api/v1/reports/{report.pk}/")
-    assert body["file_url"].endswith(f"/api/v1/reports/{report.pk}/file")
-    assert body["sha256"] == report.sha256
+    followed = api("fay.flagged").get(body["status_url"]).json()
+    assert followed["status"] == "done"
+    assert followed["file_url"].endswith(f"/api/v1/reports/{report.pk}/file")
+    assert followed["sha256"] == report.sha256
 
 
 def test_following_listing_and_downloading(world: World, api: Clients) -> None:
     fay = api("fay.flagged")
     made = post(fay, {"kind": "disclosure", "params": {"subject": world.subject.pk}}).json()
+    made = fay.get(made["status_url"]).json()
 
     detail = fay.get(f"/api/v1/reports/{made['id']}/")
     listing = fay.get("/api/v1/reports/")
@@ -50,7 +60,7 @@ def test_following_listing_and_downloading(world: World, api: Clients) -> None:
     assert detail.json()["snapshot"]["seq"] > 0
     assert listing.json()["count"] == 1
     assert [row["id"] for row in listing.json()["results"]] == [made["id"]]
-    content = b"".join(download.streaming_content)
+    content = b"".join(download.streaming_content)  # type: ignore[attr-defined]
     digest = hashlib.sha256(content).hexdigest()
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
@@ -69,9 +79,9 @@ def test_another_persons_report_is_answered_as_a_missing_one(
     report_id = made.json()["id"]
     gus_client = api("gus.grey")
 
-    for path in (f"/api/v1/reports/{report_id}/", f"/api/v1/reports/{report_id}/file"):
-        theirs = gus_client.get(path)
-        missing = gus_client.get(path.replace(str(report_id), str(report_id + 1000)))
+    for form in ("/api/v1/reports/{}/", "/api/v1/reports/{}/file"):
+        theirs = gus_client.get(form.format(report_id))
+        missing = gus_client.get(form.format(report_id + 1000))
         assert theirs.status_code == missing.status_code == 404
         assert theirs.json()["detail"].replace(str(report_id), "N") == missing.json()[
             "detail"
@@ -97,9 +107,10 @@ def test_another_persons_report_is_answered_as_a_missing_one(
 def test_refusals_follow_the_one_error_rule(
     world: World, api: Clients, body: Any, status: int, error: str
 ) -> None:
+    client = api("fay.flagged")
     before = AuditEvent.objects.count()
 
-    response = post(api("fay.flagged"), body)
+    response = post(client, body)
 
     assert response.status_code == status, response.content
     assert response.json()["error"] == error

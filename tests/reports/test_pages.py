@@ -11,6 +11,7 @@ from audit.actors import Role, system_actor
 from audit.models import AccessEvent
 from reports.models import Report, ReportStatus
 from tests.appeals.conftest import World
+from tests.reports.conftest import committing
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +20,11 @@ def browser(user: Any) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def ask(client: Client, data: dict[str, Any]) -> Any:
+    with committing():
+        return client.post("/reports/new/", data)
 
 
 def page(client: Client, path: str = "/reports/") -> str:
@@ -62,7 +68,7 @@ def test_a_role_with_no_reports_is_told_there_is_no_such_page(world: World) -> N
 def test_asking_leads_to_the_report_and_its_download(world: World) -> None:
     client = browser(world.fay)
 
-    asked = client.post("/reports/new/", {"kind": "disclosure"})
+    asked = ask(client, {"kind": "disclosure"})
 
     report = Report.objects.get()
     assert asked.status_code == 302
@@ -90,7 +96,7 @@ def test_a_report_still_rendering_refreshes_itself_and_loads_its_script(
 ) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     client = browser(world.fay)
-    client.post("/reports/new/", {"kind": "disclosure"})
+    ask(client, {"kind": "disclosure"})
     report = Report.objects.get()
 
     text = page(client, f"/reports/{report.pk}/")
@@ -106,7 +112,7 @@ def test_a_report_still_rendering_refreshes_itself_and_loads_its_script(
 def test_an_oversight_period_is_read_from_the_date_boxes(world: World) -> None:
     client = browser(world.people["olive.oversight"])
 
-    missing = client.post("/reports/new/", {"kind": "oversight"})
+    missing = ask(client, {"kind": "oversight"})
     backwards = client.post(
         "/reports/new/",
         {
@@ -126,9 +132,9 @@ def test_an_oversight_period_is_read_from_the_date_boxes(world: World) -> None:
 def test_a_reviewer_asks_by_case_number_and_an_unseen_case_is_refused(world: World) -> None:
     client = browser(world.people["rita.reviewer"])
 
-    made = client.post("/reports/new/", {"kind": "case_file", "case": world.case.pk})
-    pack = client.post("/reports/new/", {"kind": "disclosure", "case": world.case.pk})
-    unseen = client.post("/reports/new/", {"kind": "case_file", "case": 999_999})
+    made = ask(client, {"kind": "case_file", "case": world.case.pk})
+    pack = ask(client, {"kind": "disclosure", "case": world.case.pk})
+    unseen = ask(client, {"kind": "case_file", "case": 999_999})
 
     assert made.status_code == pack.status_code == 302
     assert [r.kind for r in Report.objects.order_by("pk")] == ["case_file", "disclosure"]
@@ -138,7 +144,7 @@ def test_a_reviewer_asks_by_case_number_and_an_unseen_case_is_refused(world: Wor
 
 
 def test_someone_elses_report_page_is_not_found(world: World, gus: Any) -> None:
-    browser(world.fay).post("/reports/new/", {"kind": "disclosure"})
+    ask(browser(world.fay), {"kind": "disclosure"})
     report = Report.objects.get()
     other = browser(gus)
 
@@ -154,7 +160,7 @@ def test_the_form_needs_its_csrf_token(world: World) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.fay)
 
-    response = client.post("/reports/new/", {"kind": "disclosure"})
+    response = ask(client, {"kind": "disclosure"})
 
     assert response.status_code == 403
     assert not Report.objects.exists()
