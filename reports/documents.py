@@ -12,12 +12,14 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from appeals.person_views import record_context
-from appeals.selectors import subject_record
+from appeals.selectors import SubjectRecord, subject_record
+from audit.models import AccessEvent
 from casework import selectors as casework_selectors
 from casework.views import trace_categories
 from reports.access import Allowed, period
 from reports.figures import oversight_figures
 from reports.models import Report, ReportKind
+from reports.redaction import LOG_INTRODUCTION, Redactor
 from reports.rendering import Snapshot, render_pdf
 from reports.services import Document, params_of
 
@@ -62,7 +64,11 @@ def _disclosure(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
         raise ValueError(f"Report {report.pk}: a disclosure pack needs the record's scope.")
     record = subject_record(scope)
     views = list(record.access_log)
+    redactor = Redactor.for_subject(scope.subject, officials=officials(record, views))
+    redact_record(record, redactor)
     context = record_context(scope, record, views, now=snapshot.at)
+    context["redactions"] = redactor.log
+    context["redaction_introduction"] = LOG_INTRODUCTION
     subject = scope.subject
     title = f"Disclosure pack: {subject.name}"
     parameters = [("Whose record", f"{subject.name}, staff number {subject.staff_number}")]
@@ -70,6 +76,38 @@ def _disclosure(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
         covered = ", ".join(f"case {case_id}" for case_id in sorted(scope.case_ids))
         parameters.append(("Covers", f"What the grant covers: {covered or 'no case yet'}"))
     return title, parameters, context
+
+
+def officials(record: SubjectRecord, views: list[AccessEvent]) -> set[int]:
+    """Whoever acted on the record in an official capacity: those who made its decisions,
+    decided its challenges, or viewed it. Their names are not withheld from the person."""
+    people: set[int | None] = {view.user_id for view in views}
+    for case in record.cases:
+        people.update(decision.made_by_id for decision in case.decisions.all())
+    for challenge in record.challenges:
+        people.update((challenge.adjudicator_id, challenge.escalation_taken_by_id))
+    return {pk for pk in people if pk is not None}
+
+
+def redact_record(record: SubjectRecord, redactor: Redactor) -> None:
+    """Pass everything in the record that may name someone else through ``redactor``, in place.
+
+    The objects are the ones just read for this document, and are never saved: the rendering
+    reads in a read-only transaction on PostgreSQL, and nothing here or after calls save()."""
+    for flag in record.flags:
+        flag.explanation = redactor.redact_text(
+            flag.explanation, where=f"Flag {flag.pk}, explanation"
+        )
+        for link in flag.flagevidence_set.all():
+            evidence = link.evidence
+            place = f"Flag {flag.pk}, evidence record {evidence.source_system} {evidence.record_id}"
+            evidence.summary = redactor.redact_text(evidence.summary, where=f"{place}, summary")
+            evidence.payload = redactor.redact_payload(evidence.payload, where=place)
+    for case in record.cases:
+        for decision in case.decisions.all():
+            decision.rationale = redactor.redact_text(
+                decision.rationale, where=f"Case {case.pk}, decision {decision.pk}, reasons"
+            )
 
 
 def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:

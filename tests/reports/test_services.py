@@ -18,9 +18,10 @@ from reports import services
 from reports.documents import build_document, document_to_pdf
 from reports.errors import ReportError, ReportForbidden, ReportInvalid, ReportNotFound
 from reports.models import Report, ReportKind, ReportStatus
+from reports.redaction import Kind, marker
 from reports.storage import report_storage
-from tests.appeals.conftest import World, verify_audit
-from tests.factories import TODAY
+from tests.appeals.conftest import World, overtime_flags, verify_audit
+from tests.factories import TODAY, EvidenceItemFactory, SubjectFactory
 from tests.reports.conftest import committing
 
 pytestmark = pytest.mark.django_db
@@ -288,3 +289,25 @@ def test_the_same_snapshot_gives_the_same_bytes(world: World) -> None:
     again = document_to_pdf(build_document(report, grant_now, snapshot), snapshot, identifier)
 
     assert hashlib.sha256(again).hexdigest() == report.sha256
+
+
+def test_the_pack_withholds_other_peoples_data_and_says_where_and_why(
+    world: World, detector_client: Any
+) -> None:
+    other = SubjectFactory.create(name="Olga Ottoline", unit="Response North")
+    item = EvidenceItemFactory.create(
+        summary=f"Overtime claim authorised by {other.name}",
+        payload={"hours": 9.5, "authorised_by": other.staff_number},
+    )
+    overtime_flags(detector_client, world.subject, [[item]])
+
+    report = ask(world, "fay.flagged", "disclosure", {"subject": world.subject.pk})
+
+    text = pdf_text(stored(report))
+    assert other.staff_number not in text
+    assert other.name not in text
+    assert marker(Kind.STAFF_NUMBER) in " ".join(text.split())
+    assert "What this pack withholds, and why" in text
+    assert f"evidence record {item['source_system']} {item['record_id']}" in " ".join(text.split())
+    # Fay's own identifiers are hers to see.
+    assert world.subject.staff_number in text
