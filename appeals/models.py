@@ -252,6 +252,10 @@ class AppealNoticeKind(models.TextChoices):
     CHALLENGE_DECIDED = "challenge_decided", "The challenge was decided"
     CHALLENGE_ESCALATED = "challenge_escalated", "The challenge was escalated"
     ESCALATION_DECIDED = "escalation_decided", "The escalated challenge was decided"
+    REPORT_SUPERSEDED = (
+        "report_superseded",
+        "A correction changed data a report of this record was made from",
+    )
 
 
 class AppealNotice(models.Model):

@@ -57,6 +57,9 @@ class Report(models.Model):
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.PROTECT, related_name="report_files"
     )
+    # An oversight report's period: what a correction to data of those days supersedes.
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=ReportStatus.choices)
     progress = models.PositiveSmallIntegerField(default=0)
     step = models.CharField(max_length=120, blank=True)
@@ -82,6 +85,7 @@ class Report(models.Model):
             models.Index(fields=["requested_by", "-requested_at"], name="report_requester_idx"),
             models.Index(fields=["subject", "status"], name="report_subject_idx"),
             models.Index(fields=["case", "status"], name="report_case_idx"),
+            models.Index(fields=["kind", "status", "period_start"], name="report_period_idx"),
         ]
         constraints = [
             models.CheckConstraint(

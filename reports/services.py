@@ -83,6 +83,8 @@ def request_report(kind: Any, raw_params: Any, *, user: User) -> Report:
             on_behalf_of=grant.actor.on_behalf_of,
             subject=grant.subject,
             case=grant.case,
+            period_start=clean.get("from"),
+            period_end=clean.get("to"),
             status=ReportStatus.QUEUED,
             step="Waiting for a worker",
             requested_at=now,

@@ -59,6 +59,7 @@ from appeals.selectors import (
     scope_for,
 )
 from appeals.services.notices import notify, recipients
+from appeals.signals import data_corrected
 from audit import log
 from audit.actors import Actor, Role, system_actor
 from audit.chain import sha256_hex
@@ -530,6 +531,7 @@ def _carry_out(challenge: Challenge, adjudication: Adjudication, *, actor: Actor
             consequences += reevaluate_cases(
                 case_ids, actor=system, cause=cause, cause_data=cause_data
             ).entries
+            consequences += _tell_what_follows(challenge, [record.pk], case_ids, cause, cause_data)
         else:
             consequences += release_unchallenged_cases(
                 case_ids,
@@ -550,6 +552,9 @@ def _carry_out(challenge: Challenge, adjudication: Adjudication, *, actor: Actor
                 )
             except CaseActionError as exc:
                 raise AppealRefused(str(exc)) from exc
+            consequences += _tell_what_follows(
+                challenge, [], [challenge.case_id], cause, cause_data
+            )
             consequences += hold_cases(
                 [challenge.case_id],
                 actor=system,
@@ -565,6 +570,30 @@ def _carry_out(challenge: Challenge, adjudication: Adjudication, *, actor: Actor
             )
     log.record_many(entries, actor=actor)
     log.record_many(consequences, actor=system)
+
+
+def _tell_what_follows(
+    challenge: Challenge,
+    evidence_ids: list[int],
+    case_ids: list[int],
+    cause: str,
+    cause_data: dict[str, Any],
+) -> list[log.Entry]:
+    """Let what is built on the changed data follow it (reports.receivers), and return their
+    audit entries."""
+    answers = data_corrected.send(
+        sender=Challenge,
+        challenge=challenge,
+        evidence_ids=evidence_ids,
+        case_ids=case_ids,
+        cause=cause,
+        cause_data=cause_data,
+    )
+    found: list[log.Entry] = []
+    for _receiver, entries in answers:
+        if isinstance(entries, list):
+            found.extend(entries)
+    return found
 
 
 DECLARE = "Declare that you have no conflict of interest with the person this challenge is about."
