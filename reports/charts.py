@@ -53,7 +53,6 @@ from reports.fairness import (
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-ET.register_namespace("", SVG_NAMESPACE)
 
 # The chart's width is fixed; its height grows by a fixed step per group or detector version.
 WIDTH_INCHES = 6.5
@@ -415,11 +414,30 @@ def clean_svg(raw: bytes, *, chart_id: str, title: str, description: str) -> str
     root.insert(0, desc_element)
     root.insert(0, title_element)
 
-    svg = ET.tostring(root, encoding="unicode")
+    with _RENDER_LOCK, _svg_as_default_namespace():
+        svg = ET.tostring(root, encoding="unicode")
     for forbidden in ("<script", "<style", " style=", "<foreignObject", "xlink:"):
         if forbidden in svg:
             raise ValueError(f"The chart still holds {forbidden!r}.")
     return svg
+
+
+@contextmanager
+def _svg_as_default_namespace() -> Iterator[None]:
+    """SVG as the default namespace while a chart is written, and the process's prefixes as they
+    were afterwards. ElementTree keeps one table of prefixes for the whole process, and WeasyPrint
+    writes its own into it when imported (the empty prefix among them): a chart must not depend
+    on whether WeasyPrint was imported first, nor a PDF's metadata on whether a chart was drawn.
+    (``tostring``'s ``default_namespace`` cannot be used: it refuses unqualified attribute names
+    before Python 3.13.)"""
+    table = ET._namespace_map  # type: ignore[attr-defined]
+    saved = dict(table)
+    ET.register_namespace("", SVG_NAMESPACE)
+    try:
+        yield
+    finally:
+        table.clear()
+        table.update(saved)
 
 
 def _drop_stylesheets(root: ET.Element) -> dict[str, str]:

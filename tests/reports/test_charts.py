@@ -77,6 +77,18 @@ def test_the_same_input_gives_the_same_bytes(charts):
     assert precision_svg() == charts["precision"]
 
 
+def test_the_same_bytes_whether_or_not_weasyprint_was_imported_first_and_its_prefixes_kept(charts):
+    # WeasyPrint writes its XML prefixes (the empty one among them) into ElementTree's one table
+    # for the process when its metadata module is imported.
+    import weasyprint.pdf.metadata  # noqa: F401
+
+    table = dict(ET._namespace_map)  # type: ignore[attr-defined]
+
+    assert disparity_svg() == charts["disparity"]
+    assert charts["disparity"].startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert dict(ET._namespace_map) == table  # type: ignore[attr-defined]
+
+
 def test_another_input_gives_other_bytes(charts):
     rows = (*PRECISION_ROWS[:1], DetectorPrecision("overtime 2.0.1", confirmed=9, wrong=1))
     assert precision_chart(rows, chart_id="precision") != charts["precision"]
