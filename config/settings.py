@@ -521,5 +521,8 @@ if FILES_S3_BUCKET:
 # many times before it is marked failed.
 REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
 REPORT_MAX_UNFINISHED_PER_PERSON = env.int("REPORT_MAX_UNFINISHED_PER_PERSON", default=5)
+# Where a fresh report may be asked for (the site's /reports/ page, as an absolute URL), printed
+# on a superseded report's banner; empty: the banner names the Reports page in words.
+REPORTS_URL = env.str("REPORTS_URL", default="")
 # An oversight report's period may span at most this many days.
 REPORT_MAX_PERIOD_DAYS = env.int("REPORT_MAX_PERIOD_DAYS", default=3 * 366)

@@ -251,5 +251,5 @@ class ReportFileView(APIView):
     def get(self, request: Request, report_id: int) -> FileResponse:
         existing_id(report_id, services.no_such_report(report_id))
         with report_refusals():
-            report, file = services.open_report(report_id, caller(request), channel="api")
-        return report_response(report, file)
+            report, edition = services.open_report(report_id, caller(request), channel="api")
+        return report_response(report, edition)

@@ -11,3 +11,7 @@ REPORT_DOWNLOADED = register("report.downloaded", "A finished report was downloa
 REPORT_SUPERSEDED = register(
     "report.superseded", "A correction touched data a finished report was rendered from."
 )
+REPORT_MARKED = register(
+    "report.marked_superseded",
+    "A superseded report's marked edition (its banner on the first page) was rendered.",
+)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from appeals.person_views import record_context
 from appeals.selectors import SubjectRecord, subject_record
@@ -21,7 +22,7 @@ from reports.figures import oversight_figures
 from reports.models import Report, ReportKind
 from reports.redaction import LOG_INTRODUCTION, Redactor
 from reports.rendering import Snapshot, render_pdf
-from reports.services import Document, params_of
+from reports.services import SUPERSEDED_MARKER, Document, params_of
 
 TEMPLATES = {
     ReportKind.DISCLOSURE: "reports/pdf/disclosure.html",
@@ -44,6 +45,7 @@ def build_document(report: Report, grant: Allowed, snapshot: Snapshot) -> Docume
             "on_behalf_of": report.on_behalf_of.get_username() if report.on_behalf_of else "",
             "snapshot": snapshot,
             "superseded": False,
+            "superseded_marker": mark_safe(SUPERSEDED_MARKER),  # noqa: S308 - a constant comment
         },
     )
     return Document(html=html, title=title)

@@ -1,7 +1,6 @@
 """A finished report as a download."""
 
 import base64
-from typing import IO
 
 from django.http import FileResponse
 
@@ -10,12 +9,12 @@ from reports import services
 from reports.models import Report
 
 
-def report_response(report: Report, file: IO[bytes]) -> FileResponse:
+def report_response(report: Report, edition: services.Edition) -> FileResponse:
     """A finished report's file as a download, with its hash in the headers."""
     response = download_response(
-        file, filename=services.download_name(report), content_type="application/pdf"
+        edition.file, filename=services.download_name(report), content_type="application/pdf"
     )
-    digest = base64.b64encode(bytes.fromhex(report.sha256)).decode("ascii")
+    digest = base64.b64encode(bytes.fromhex(edition.sha256)).decode("ascii")
     response["Repr-Digest"] = f"sha-256=:{digest}:"
-    response["X-Report-SHA256"] = report.sha256
+    response["X-Report-SHA256"] = edition.sha256
     return response

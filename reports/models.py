@@ -72,6 +72,11 @@ class Report(models.Model):
     stored_name = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
+    # Once superseded: the same report with the superseded banner on its first page, rendered
+    # from the report's own HTML at its own snapshot; what a download then sends.
+    marked_name = models.CharField(max_length=200, blank=True)
+    marked_sha256 = models.CharField(max_length=64, blank=True)
+    marked_size = models.PositiveBigIntegerField(null=True, blank=True)
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -74,6 +74,12 @@ def supersede_reports(
         when=now,
     )
     notices = _tell(reports, challenge)
+    from reports.tasks import mark_superseded_report
+
+    for report in reports:
+        # Once the challenge's transaction commits: each report's marked edition, its banner on
+        # the first page.
+        mark_superseded_report.delay_on_commit(report.pk)
     return [
         Entry(
             audit_actions.REPORT_SUPERSEDED,

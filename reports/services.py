@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from typing import IO, Any
 
 from django.conf import settings
@@ -20,7 +21,8 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import dateformat, timezone
 
 from audit import log
 from audit.access import Shown, record_access
@@ -125,7 +127,7 @@ def render(
         _progress(report_id, 40, "Laying out the pages")
         content = to_pdf(document, snapshot, identifier_of(report))
         _progress(report_id, 90, "Storing the file")
-        return _finish(report_id, content, snapshot)
+        return _finish(report_id, content, document.html, snapshot)
     except ReportNotFound:
         # The requester may no longer have it (a grant ended, a conflict declared): no attempt
         # would succeed.
@@ -195,21 +197,19 @@ def _read(report: Report, grant: Allowed, build: Builder) -> tuple[Document, Sna
         return build(report, grant, snapshot), snapshot
 
 
-def _finish(report_id: int, content: bytes, snapshot: Snapshot) -> str:
+def _finish(report_id: int, content: bytes, html: str, snapshot: Snapshot) -> str:
     digest = hashlib.sha256(content).hexdigest()
-    storage = report_storage()
     name = f"{report_id}/{digest}.pdf"
     # The same bytes have the same name: a second delivery that rendered them again finds the
-    # file there and stores nothing more.
-    if not storage.exists(name):
-        stored = storage.save(name, ContentFile(content))
-        if stored != name:
-            raise RuntimeError(f"The report's file was stored as {stored}, not {name}.")
+    # files there and stores nothing more. The HTML is kept beside the PDF: a superseded
+    # report's marked edition is rendered from it.
+    _store(name, content)
+    _store(html_name(name), html.encode("utf-8"))
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
         if report.status != ReportStatus.RENDERING:
             # Another delivery finished it (or it was given up) meanwhile.
-            _remove_other_files(report_id, keep=report.stored_name)
+            _remove_other_files(report)
             return "finished already"
         report.status = ReportStatus.DONE
         report.progress, report.step = 100, "Ready"
@@ -230,21 +230,96 @@ def _finish(report_id: int, content: bytes, snapshot: Snapshot) -> str:
                 "snapshot_hash": snapshot.hash,
             },
         )
-    _remove_other_files(report_id, keep=name)
+    _remove_other_files(report)
     return "done"
 
 
-def _remove_other_files(report_id: int, *, keep: str) -> None:
-    """Exactly one file per report: any other a dead or overtaken attempt left goes."""
+def html_name(pdf_name: str) -> str:
+    return pdf_name.removesuffix(".pdf") + ".html"
+
+
+def _store(name: str, content: bytes) -> None:
+    storage = report_storage()
+    if storage.exists(name):
+        return
+    stored = storage.save(name, ContentFile(content))
+    if stored != name:
+        raise RuntimeError(f"The report's file was stored as {stored}, not {name}.")
+
+
+def _remove_other_files(report: Report) -> None:
+    """Exactly one file per report (with its HTML, and once superseded its marked edition): any
+    other a dead or overtaken attempt left goes."""
+    keep = {report.stored_name, report.marked_name}
+    if report.stored_name:
+        keep.add(html_name(report.stored_name))
     storage = report_storage()
     try:
-        _directories, files = storage.listdir(str(report_id))
+        _directories, files = storage.listdir(str(report.pk))
     except FileNotFoundError:
         return
     for file in files:
-        name = f"{report_id}/{file}"
-        if name != keep:
+        name = f"{report.pk}/{file}"
+        if name not in keep:
             storage.delete(name)
+
+
+# The place in a report's HTML where the superseded banner goes (reports/pdf/base.html).
+SUPERSEDED_MARKER = "<!-- scrutiny: superseded banner -->"
+
+
+def mark_superseded(report_id: int, to_pdf: Callable[[Document, Snapshot, str], bytes]) -> str:
+    """Render a superseded report's marked edition: its own HTML, with the superseded banner on
+    its first page, at its own snapshot. Safe to run again: an edition already made is kept."""
+    report = Report.objects.get(pk=report_id)
+    if report.status != ReportStatus.SUPERSEDED or report.marked_name:
+        return "nothing to do"
+    storage = report_storage()
+    with storage.open(html_name(report.stored_name), "rb") as file:
+        html = file.read().decode("utf-8")
+    when = timezone.localtime(report.superseded_at) if report.superseded_at else None
+    banner = render_to_string(
+        "reports/pdf/superseded.html",
+        {
+            "superseded_at": dateformat.format(when, "j F Y, H:i") if when else "",
+            "fresh_report_url": settings.REPORTS_URL,
+        },
+    )
+    if SUPERSEDED_MARKER not in html:
+        raise ValueError(f"Report {report.pk}'s HTML has no place for the superseded banner.")
+    content = to_pdf(
+        Document(
+            html=html.replace(SUPERSEDED_MARKER, banner, 1),
+            title=_title_of(html, report.of_words()),
+        ),
+        snapshot_of(report),
+        identifier_of(report) + ":superseded",
+    )
+    digest = hashlib.sha256(content).hexdigest()
+    name = f"{report.pk}/superseded-{digest}.pdf"
+    _store(name, content)
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.marked_name:
+            return "nothing to do"
+        report.marked_name, report.marked_sha256, report.marked_size = name, digest, len(content)
+        actor = system_actor()
+        save_with_history(report, actor=actor, reason="marked superseded")
+        log.record(
+            audit_actions.REPORT_MARKED,
+            report,
+            actor=actor,
+            data={"sha256": digest, "size": len(content), "original_sha256": report.sha256},
+        )
+    return "marked"
+
+
+def _title_of(html: str, fallback: str) -> str:
+    """The document's own title, as its <title> gives it, for the PDF's metadata."""
+    start, end = html.find("<title>"), html.find("</title>")
+    if start < 0 or end < start:
+        return fallback
+    return unescape(html[start + len("<title>") : end])
 
 
 def _give_up(report_id: int, error: str, *, attempts_left: bool) -> str:
@@ -294,21 +369,34 @@ def report_for(report_id: int, user: User) -> Report:
     return report
 
 
-def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, IO[bytes]]:
+@dataclass(frozen=True)
+class Edition:
+    """The file a download sends, and its SHA-256."""
+
+    file: IO[bytes]
+    sha256: str
+
+
+def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, Edition]:
     """A finished report's file, for a person allowed to have it now, the download audited and,
-    for a person's data, written to the access log."""
+    for a person's data, written to the access log. A superseded report is sent in its marked
+    edition once that is rendered (its banner on the first page), and as it was until then."""
     report = report_for(report_id, user)
     if report.status not in FINISHED_STATUSES:
         raise ReportError(
             f"Report {report.pk} is not ready: it is {report.get_status_display().lower()}."
         )
     grant = allowed(report.kind, params_of(report), user)
+    if report.marked_name:
+        name, digest = report.marked_name, report.marked_sha256
+    else:
+        name, digest = report.stored_name, report.sha256
     with transaction.atomic():
         log.record(
             audit_actions.REPORT_DOWNLOADED,
             report,
             actor=grant.actor,
-            data={"sha256": report.sha256, "channel": channel},
+            data={"sha256": digest, "channel": channel},
         )
         if report.subject_id is not None and report.kind != ReportKind.OVERSIGHT:
             record_access(
@@ -318,7 +406,7 @@ def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, IO
                 view=f"{report.kind}_download",
                 purpose=grant.purpose,
             )
-    return report, report_storage().open(report.stored_name, "rb")
+    return report, Edition(file=report_storage().open(name, "rb"), sha256=digest)
 
 
 def download_name(report: Report) -> str:

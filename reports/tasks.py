@@ -20,3 +20,14 @@ def render_report(self: Any, report_id: int) -> str:
         return services.render(report_id, build_document, document_to_pdf)
     except services.RenderFailed as exc:
         raise self.retry(exc=exc, countdown=RETRY_FIRST_DELAY * 2**self.request.retries) from exc
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def mark_superseded_report(self: Any, report_id: int) -> str:
+    """Render a superseded report's marked edition (its banner on the first page)."""
+    try:
+        return services.mark_superseded(report_id, document_to_pdf)
+    except Exception as exc:
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=exc, countdown=RETRY_FIRST_DELAY * 2**self.request.retries) from exc

@@ -168,10 +168,10 @@ def report_progress(request: HttpRequest, report_id: int) -> JsonResponse:
 def report_file(request: HttpRequest, report_id: int) -> FileResponse | HttpResponse:
     _may_use(request)
     try:
-        report, file = services.open_report(report_id, _user(request), channel="page")
+        report, edition = services.open_report(report_id, _user(request), channel="page")
     except ReportNotFound as exc:
         raise Http404(str(exc)) from exc
     except ReportError as exc:
         messages.error(request, str(exc))
         return redirect("report-page", report_id=report_id)
-    return report_response(report, file)
+    return report_response(report, edition)

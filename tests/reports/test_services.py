@@ -76,7 +76,7 @@ def test_a_person_asks_for_their_disclosure_pack_and_it_is_rendered_audited_and_
     content = stored(report)
     assert hashlib.sha256(content).hexdigest() == report.sha256
     assert len(content) == report.size
-    assert files_of(report, private_root) == [f"{report.sha256}.pdf"]
+    assert files_of(report, private_root) == [f"{report.sha256}.html", f"{report.sha256}.pdf"]
     text = pdf_text(content)
     assert world.subject.name in text
     assert all(record.record_id in text for record in world.records)
@@ -111,8 +111,8 @@ def test_a_representative_asks_on_the_persons_behalf_and_the_download_is_logged(
     report = ask(world, "rhea.rep", "disclosure", {"subject": world.subject.pk})
     rhea = world.people["rhea.rep"]
 
-    _report, file = services.open_report(report.pk, rhea, channel="page")
-    file.close()
+    _report, edition = services.open_report(report.pk, rhea, channel="page")
+    edition.file.close()
 
     assert report.on_behalf_of_id == world.fay.pk
     assert report.requested_as == "representative"
@@ -233,7 +233,7 @@ def test_a_second_delivery_of_a_finished_report_changes_nothing(
 
     assert outcome == "finished already"
     assert AuditEvent.objects.count() == events
-    assert files_of(report, private_root) == [f"{report.sha256}.pdf"]
+    assert files_of(report, private_root) == [f"{report.sha256}.html", f"{report.sha256}.pdf"]
 
 
 def test_a_report_a_dead_worker_left_rendering_is_finished_once_with_one_file(
@@ -250,7 +250,7 @@ def test_a_report_a_dead_worker_left_rendering_is_finished_once_with_one_file(
     report.refresh_from_db()
     assert outcome == "done"
     assert (report.status, report.attempts) == (ReportStatus.DONE, 2)
-    assert files_of(report, private_root) == [f"{report.sha256}.pdf"]
+    assert files_of(report, private_root) == [f"{report.sha256}.html", f"{report.sha256}.pdf"]
     assert AuditEvent.objects.filter(action="report.completed").count() == 1
 
 
