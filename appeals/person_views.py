@@ -54,6 +54,7 @@ from casework.models import (
     Decision,
     DecisionKind,
     Outcome,
+    ReferralResult,
 )
 from flags.models import Category, EvidenceRecord, EvidenceStatus, Flag
 
@@ -333,12 +334,17 @@ class CaseView:
     decisions: list[DecisionView]
     reevaluations: list[Any]
     notices: list[Any]
+    # For a referred case, once recorded: what the investigating body concluded.
+    referral_result: ReferralResult | None = None
+    referral_result_role: str = ""
 
 
 def case_view(case: Case, open_challenges: list[Challenge], usernames: dict[int, str]) -> CaseView:
     decisions = list(case.decisions.all())
     set_aside_by = {d.sets_aside_id: d.pk for d in decisions if d.sets_aside_id is not None}
     by_decision = {c.decision_id: c for c in open_challenges if c.decision_id is not None}
+    # Read with the case (appeals.selectors.cases_in_scope); absent, the accessor raises.
+    result = getattr(case, "referral_result", None)
     return CaseView(
         case=case,
         categories=trace_categories(case.trace),
@@ -348,6 +354,8 @@ def case_view(case: Case, open_challenges: list[Challenge], usernames: dict[int,
         ],
         reevaluations=list(case.reevaluations.all()),
         notices=list(case.notifications.all()),
+        referral_result=result,
+        referral_result_role=role_words(result.role) if result else "",
     )
 
 

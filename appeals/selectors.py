@@ -177,7 +177,12 @@ def flags_with_evidence(scope: RecordScope) -> list[Flag]:
 def cases_in_scope(scope: RecordScope) -> list[Case]:
     return list(
         Case.objects.filter(pk__in=scope.case_ids)
-        .select_related("policy")
+        .select_related(
+            "policy",
+            "referral_result",
+            "referral_result__recorded_by",
+            "referral_result__on_behalf_of",
+        )
         .prefetch_related(
             Prefetch(
                 "decisions",

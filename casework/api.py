@@ -22,8 +22,16 @@ from rest_framework.views import APIView
 from accounts.roles import actor_for, require_role
 from casework import selectors
 from casework.conflicts import conflict_for_request
-from casework.models import Case, CaseStatus, Consequence, Outcome
-from casework.services import DecisionRequest, act_on_case, next_steps, record_case_views
+from casework.models import Case, CaseStatus, Consequence, Outcome, ReferralResultKind
+from casework.outcomes import OutcomeClass, outcome_class
+from casework.services import (
+    DecisionRequest,
+    ReferralResultRequest,
+    act_on_case,
+    next_steps,
+    record_case_views,
+    record_referral_result,
+)
 from casework.workflow import (
     CASE_ACTIONS,
     Action,
@@ -191,6 +199,24 @@ class ReevaluationOut(serializers.Serializer[Any]):
     trace = serializers.JSONField(help_text="The new trace, beside the case's original one.")
 
 
+class ReferralResultOut(serializers.Serializer[Any]):
+    """Reads a ReferralResult: what the investigating body concluded, and who recorded it."""
+
+    id = serializers.IntegerField()
+    result = serializers.ChoiceField(choices=ReferralResultKind.choices)
+    concluded_on = serializers.DateField(help_text="The day the investigating body concluded.")
+    reasons = serializers.CharField()
+    referral = serializers.IntegerField(
+        source="referral_id",
+        help_text="The decision that referred the case: its second signature.",
+    )
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    role = serializers.CharField()
+    on_behalf_of = serializers.CharField(source="on_behalf_of.username", allow_null=True)
+    no_conflict_declared = serializers.BooleanField()
+
+
 class NextStepOut(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=Action.choices)
     title = serializers.CharField(source="label", help_text="The action, in words.")
@@ -216,6 +242,14 @@ class CaseDetail(CaseListItem):
     flags = serializers.SerializerMethodField()
     decisions = serializers.SerializerMethodField()
     reevaluations = serializers.SerializerMethodField()
+    referral_result = serializers.SerializerMethodField(
+        help_text="For a referred case: what the investigating body concluded, once a senior "
+        "reviewer has recorded it (`POST /api/v1/cases/{id}/referral-result/`); null until then."
+    )
+    outcome_class = serializers.SerializerMethodField(
+        help_text="What the case counts as in the figures (casework.outcomes): `pending` while "
+        "it is live or its referral has no result."
+    )
     next_steps = serializers.SerializerMethodField()
 
     @extend_schema_field(FlagOut(many=True))
@@ -229,6 +263,16 @@ class CaseDetail(CaseListItem):
     @extend_schema_field(ReevaluationOut(many=True))
     def get_reevaluations(self, case: Case) -> Any:
         return ReevaluationOut(self.context["reevaluations"], many=True).data
+
+    @extend_schema_field(ReferralResultOut(allow_null=True))
+    def get_referral_result(self, case: Case) -> Any:
+        found = self.context["referral_result"]
+        return None if found is None else ReferralResultOut(found).data
+
+    @extend_schema_field(serializers.ChoiceField(choices=OutcomeClass.choices))
+    def get_outcome_class(self, case: Case) -> str:
+        found = self.context["referral_result"]
+        return outcome_class(case.status, case.outcome, found.result if found else None)
 
     @extend_schema_field(NextStepOut(many=True))
     def get_next_steps(self, case: Case) -> Any:
@@ -257,6 +301,29 @@ class TransitionIn(serializers.Serializer[Any]):
     )
 
 
+class ReferralResultIn(serializers.Serializer[Any]):
+    result = serializers.ChoiceField(choices=ReferralResultKind.choices)
+    concluded_on = serializers.DateField(
+        help_text="The day the investigating body concluded: not in the future, not before the "
+        "referral was signed."
+    )
+    reasons = serializers.CharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        max_length=10000,
+        help_text="The body's reasons, as far as they may be told to the person; at least "
+        "DECISION_RATIONALE_MIN_CHARS characters.",
+    )
+    no_conflict_declared = serializers.BooleanField()
+
+
+class ReferralResultAnswer(serializers.Serializer[Any]):
+    """Reads ``{"referral_result": ReferralResult, "case": Case}``, with CaseDetail's context."""
+
+    referral_result = ReferralResultOut()
+    case = CaseDetail()
+
+
 class TransitionOut(serializers.Serializer[Any]):
     """Reads ``{"decision": Decision, "case": Case}``, with CaseDetail's context."""
 
@@ -279,6 +346,7 @@ def case_context(case: Case, request: Request) -> dict[str, Any]:
         "decisions": selectors.decisions_of_case(case),
         "context_accounts": selectors.context_accounts_of_case(case),
         "reevaluations": selectors.reevaluations_of_case(case),
+        "referral_result": selectors.referral_result_of(case),
         "steps": steps,
     }
 
@@ -435,5 +503,76 @@ class CaseTransitionView(APIView):
         record_case_views([case], actor=actor_for(request.user), channel="api", view="act_on_case")
         answer = TransitionOut(
             {"decision": decision, "case": case}, context=case_context(case, request)
+        )
+        return Response(answer.data, status=status.HTTP_201_CREATED)
+
+
+class ReferralResultView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [IsReviewer]
+    max_body_size = 64 * 1024
+
+    @extend_schema(
+        operation_id="record_referral_result",
+        summary="Record the result of a referral",
+        description=(
+            "What the investigating body concluded about a referred case: misconduct found, "
+            "gross misconduct found, no case to answer, or withdrawn by the investigating body; "
+            "the day it concluded and the reasons. For a senior reviewer who passes the conflict "
+            "check, with their fresh declaration of no conflict. A case has one result, never "
+            "rewritten: a second is refused (409), naming the first. The person the case is "
+            "about is told, if they have been told of the case. The body is a JSON object of at "
+            "most 64 KiB."
+        ),
+        request=ReferralResultIn,
+        responses={
+            201: ReferralResultAnswer,
+            400: OpenApiResponse(
+                ApiError, "`parse_error`: the body is not JSON; `invalid_body`: not an object."
+            ),
+            401: UNAUTHENTICATED,
+            403: NOT_A_REVIEWER,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                ApiError,
+                "`refused`: the case is not referred, a result is already recorded (the detail "
+                "names it), or the caller is not a senior reviewer.",
+            ),
+            413: OpenApiResponse(ApiError, "`body_too_large`: the body is over 64 KiB."),
+            415: OpenApiResponse(ApiError, "`unsupported_media_type`: the body is not JSON."),
+            422: OpenApiResponse(
+                ApiError,
+                "`invalid`: a field is missing or not acceptable (an unknown result, a day in "
+                "the future or before the referral, reasons too short or holding a NUL "
+                "character, no declaration); `fields` names each.",
+            ),
+        },
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
+        body = ReferralResultIn(data=json_object(request))
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        asked = ReferralResultRequest(
+            result=data["result"],
+            concluded_on=data["concluded_on"],
+            reasons=data["reasons"],
+            no_conflict_declared=data["no_conflict_declared"],
+        )
+        try:
+            row = record_referral_result(case.pk, asked, actor=actor_for(request.user))
+        except ConflictOfInterest as exc:
+            raise Http404(selectors.no_such_case(case_id)) from exc
+        except InvalidDecision as exc:
+            fields = {field or "body": [message] for field, message in exc.problems.items()}
+            raise FieldErrors(fields, str(exc)) from exc
+        except CaseActionError as exc:
+            raise CaseRefused(exc) from exc
+        case = selectors.case_for_review(case.pk, request.user)  # type: ignore[arg-type]
+        record_case_views(
+            [case], actor=actor_for(request.user), channel="api", view="record_referral_result"
+        )
+        answer = ReferralResultAnswer(
+            {"referral_result": row, "case": case}, context=case_context(case, request)
         )
         return Response(answer.data, status=status.HTTP_201_CREATED)

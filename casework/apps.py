@@ -17,7 +17,13 @@ class CaseworkConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import insert_only
-        from casework.models import CaseFlag, CaseReevaluation, Decision, DeclaredConflict
+        from casework.models import (
+            CaseFlag,
+            CaseReevaluation,
+            Decision,
+            DeclaredConflict,
+            ReferralResult,
+        )
         from casework.receivers import evaluate_new_flags, latest_cases_of_flags
         from flags.signals import cases_of_flags, flags_stored
 
@@ -30,6 +36,9 @@ class CaseworkConfig(AppConfig):
         insert_only.register(DeclaredConflict, audit_key="declared_conflict")
         # A re-evaluation after a correction is named, with its hash, by its case.reevaluated.
         insert_only.register(CaseReevaluation, audit_key="reevaluation")
+        # A referral's result is never rewritten; its case.referral_result_recorded event carries
+        # its id and row hash.
+        insert_only.register(ReferralResult, audit_key="referral_result")
 
         flags_stored.connect(evaluate_new_flags, dispatch_uid="casework.evaluate_new_flags")
         cases_of_flags.connect(latest_cases_of_flags, dispatch_uid="casework.cases_of_flags")

@@ -48,3 +48,7 @@ CASE_REEVALUATED = register(
     "A case was evaluated again, under the policy it opened under, after data it rested on was "
     "corrected or withdrawn.",
 )
+CASE_REFERRAL_RESULT_RECORDED = register(
+    "case.referral_result_recorded",
+    "A senior reviewer recorded what the investigating body concluded about a referred case.",
+)

@@ -1,13 +1,13 @@
-"""The reviewer pages' forms: the queue's filters and the case actions."""
+"""The reviewer pages' forms: the queue's filters, the case actions and a referral's result."""
 
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
-from casework.models import CaseStatus, Outcome
+from casework.models import CaseStatus, Outcome, ReferralResultKind
 from casework.selectors import QUEUE_STATUS_CHOICES, QueueFilters, QueueSort
-from casework.services import DecisionRequest
+from casework.services import DecisionRequest, ReferralResultRequest
 from casework.workflow import CASE_ACTIONS
 from flags.models import Category
 
@@ -64,4 +64,34 @@ class ActionForm(forms.Form):
             expected_status=data.get("expected_status"),
             recommendation_id=data.get("recommendation"),
             assign_to=data.get("assign_to") or "",
+        )
+
+
+class ReferralResultForm(forms.Form):
+    """A referral's result, recorded by a senior reviewer. What it needs (a result, the day, the
+    reasons, the declaration) is checked by the service, whose messages are shown against the
+    fields; the form refuses only what cannot be read (an unknown result, a date that is not one,
+    a NUL character)."""
+
+    result = forms.ChoiceField(choices=ReferralResultKind.choices, required=False)
+    concluded_on = forms.DateField(
+        required=False, label="The day the investigating body concluded", widget=forms.DateInput()
+    )
+    reasons = forms.CharField(widget=forms.Textarea, required=False, max_length=10000)
+    no_conflict_declared = forms.BooleanField(
+        required=False,
+        label="I have no conflict of interest with the person this case is about",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons_min = settings.DECISION_RATIONALE_MIN_CHARS
+
+    def as_request(self) -> ReferralResultRequest:
+        data = self.cleaned_data
+        return ReferralResultRequest(
+            result=data.get("result") or "",
+            concluded_on=data.get("concluded_on"),
+            reasons=data.get("reasons") or "",
+            no_conflict_declared=bool(data.get("no_conflict_declared")),
         )

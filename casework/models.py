@@ -300,6 +300,10 @@ class NotificationKind(models.TextChoices):
         "A referral for misconduct investigation is being signed",
     )
     CASE_CONCLUDED = "case_concluded", "A case about you has been decided"
+    REFERRAL_CONCLUDED = (
+        "referral_concluded",
+        "The investigation a case about you was referred to has concluded",
+    )
 
 
 class Notification(models.Model):
@@ -374,3 +378,47 @@ class CaseReevaluation(models.Model):
 
     def __str__(self) -> str:
         return f"re-evaluation of case {self.case_id}: {self.consequence}"
+
+
+class ReferralResultKind(models.TextChoices):
+    """What the investigating body concluded about a referred case."""
+
+    MISCONDUCT_FOUND = "misconduct_found", "Misconduct found"
+    GROSS_MISCONDUCT_FOUND = "gross_misconduct_found", "Gross misconduct found"
+    NO_CASE_TO_ANSWER = "no_case_to_answer", "No case to answer"
+    WITHDRAWN_BY_INVESTIGATOR = (
+        "withdrawn_by_investigator",
+        "Withdrawn by the investigating body",
+    )
+
+
+class ReferralResult(models.Model):
+    """The result of a referral for misconduct investigation, as the investigating body concluded
+    it, recorded afterwards by a senior reviewer: what was found, the day the body concluded, and
+    the reasons, with who recorded it in what role.
+
+    One per case, insert-only: a result is never rewritten or taken back. Its
+    ``case.referral_result_recorded`` event carries its id and row hash. What the result makes of
+    the case for the figures (confirmed, wrong, ...) is said once, in ``casework.outcomes``.
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="referral_result")
+    # The decision that referred the case: its second senior signature.
+    referral = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="+")
+    result = models.CharField(max_length=30, choices=ReferralResultKind.choices)
+    # The day the investigating body concluded: never in the future, never before the referral.
+    concluded_on = models.DateField()
+    reasons = models.TextField()
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(max_length=30)
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The recorder's declaration, made with the result, that they have no conflict of interest.
+    no_conflict_declared = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"{self.result} on case {self.case_id}"

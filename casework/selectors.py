@@ -29,6 +29,7 @@ from casework.models import (
     NotificationKind,
     Outcome,
     PolicyStatus,
+    ReferralResult,
     ThresholdPolicy,
 )
 from casework.thresholds import (
@@ -273,7 +274,16 @@ def case_for_review(case_id: int, user: User) -> Case:
     """
     case = (
         cases_visible_to(user)
-        .select_related("subject", "subject__line_manager", "policy", "assignee", "recommended_by")
+        .select_related(
+            "subject",
+            "subject__line_manager",
+            "policy",
+            "assignee",
+            "recommended_by",
+            # The referral's result, if any, with who recorded it: read with the case.
+            "referral_result__recorded_by",
+            "referral_result__on_behalf_of",
+        )
         .filter(pk=case_id)
         .first()
     )
@@ -347,6 +357,18 @@ def reviewer_usernames() -> list[str]:
         .order_by("username")
         .values_list("username", flat=True)
         .distinct()
+    )
+
+
+def referral_result_of(case: Case) -> ReferralResult | None:
+    """The result recorded for the case's referral, with who recorded it, or None: from the case
+    when it was read with it (``case_for_review``), else in one query."""
+    if Case.referral_result.is_cached(case):
+        return getattr(case, "referral_result", None)
+    return (
+        ReferralResult.objects.select_related("recorded_by", "on_behalf_of", "referral")
+        .filter(case=case)
+        .first()
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.api import CaseDetailView, CaseListView, CaseTransitionView
+from casework.api import CaseDetailView, CaseListView, CaseTransitionView, ReferralResultView
 
 urlpatterns = [
     path("cases/", CaseListView.as_view(), name="api-case-list"),
@@ -9,5 +9,10 @@ urlpatterns = [
         "cases/<int:case_id>/transitions/",
         CaseTransitionView.as_view(),
         name="api-case-transitions",
+    ),
+    path(
+        "cases/<int:case_id>/referral-result/",
+        ReferralResultView.as_view(),
+        name="api-case-referral-result",
     ),
 ]

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import actor_for, require_role
 from audit.access import Shown, record_access
+from audit.actors import Role
 from casework import selectors
 from casework.conflicts import conflict_for_request
-from casework.forms import ActionForm, QueueFilterForm
+from casework.forms import ActionForm, QueueFilterForm, ReferralResultForm
 from casework.history import versions_with_changes
 from casework.models import (
     Case,
@@ -33,9 +34,16 @@ from casework.models import (
     Decision,
     DecisionKind,
     Outcome,
+    ReferralResult,
+    ReferralResultKind,
 )
 from casework.panels import case_panels
-from casework.services import act_on_case, next_steps, record_case_views
+from casework.services import (
+    act_on_case,
+    next_steps,
+    record_case_views,
+    record_referral_result,
+)
 from casework.workflow import Action, CaseActionError, ConflictOfInterest, InvalidDecision
 from flags.models import Category, EvidenceContext, Flag
 
@@ -141,6 +149,35 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("case-page", case_id=case.pk)
 
 
+@require_POST
+@login_required
+def referral_result(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A senior reviewer records what the investigating body concluded about a referred case."""
+    _reviewer_only(request)
+    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
+    form = ReferralResultForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, result_form=form, status=400)
+    try:
+        row = record_referral_result(case.pk, form.as_request(), actor=actor_for(request.user))
+    except ConflictOfInterest as exc:
+        raise Http404(selectors.no_such_case(case_id)) from exc
+    except InvalidDecision as exc:
+        for field, message in exc.problems.items():
+            form.add_error(field or None, message)
+        return _render_case(request, case, result_form=form, status=exc.status_code)
+    except CaseActionError as exc:
+        form.add_error(None, str(exc))
+        refreshed = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
+        return _render_case(request, refreshed, result_form=form, status=exc.status_code)
+    messages.success(
+        request,
+        f"You recorded the referral's result: {row.get_result_display().lower()}, concluded on "
+        f"{row.concluded_on:%-d %B %Y}.",
+    )
+    return redirect("case-page", case_id=case.pk)
+
+
 _DONE = {
     DecisionKind.TRIAGE: "You started the review.",
     DecisionKind.RECOMMENDATION: "You recommended this outcome: {outcome}.",
@@ -175,7 +212,11 @@ def done_message(decision: Decision) -> str:
 
 
 def _render_case(
-    request: HttpRequest, case: Case, form: ActionForm | None = None, status: int = 200
+    request: HttpRequest,
+    case: Case,
+    form: ActionForm | None = None,
+    status: int = 200,
+    result_form: ReferralResultForm | None = None,
 ) -> HttpResponse:
     actor = actor_for(request.user)
     links = selectors.flags_of_case(case)
@@ -183,8 +224,14 @@ def _render_case(
     notices = selectors.notifications_of_case(case)
     context_accounts = selectors.context_accounts_of_case(case)
     reevaluations = selectors.reevaluations_of_case(case)
+    result = selectors.referral_result_of(case)
     conflict = conflict_for_request(actor.user, case.subject)
     steps = next_steps(case, actor, conflict)
+    may_record_result = any(
+        step.action == Action.RECORD_REFERRAL_RESULT and step.available for step in steps
+    )
+    if result_form is None and may_record_result:
+        result_form = ReferralResultForm()
     panels = case_panels(case, actor.user)
     # One entry in the access log for the case and whatever the panels show of the person.
     record_access(
@@ -217,10 +264,16 @@ def _render_case(
                     form if form is not None and step.action == failed_action else ActionForm(),
                 )
                 for step in steps
-                if step.available
+                if step.available and step.action != Action.RECORD_REFERRAL_RESULT
             ],
             "failed_form": form,
-            "timeline": _timeline(case, decisions, notices, context_accounts, reevaluations),
+            "referral_result": result,
+            "referral_result_role": _role_words(result.role) if result else "",
+            "result_form": result_form,
+            "result_kinds": ReferralResultKind.choices,
+            "timeline": _timeline(
+                case, decisions, notices, context_accounts, reevaluations, result
+            ),
             "case_history": versions_with_changes(case.history.select_related("history_user")),
             "flag_history": versions_with_changes(
                 Flag.history.filter(id__in=[link.flag_id for link in links]).select_related(
@@ -282,6 +335,7 @@ def _timeline(
     notices: list[Any],
     context_accounts: dict[int, list[EvidenceContext]],
     reevaluations: list[CaseReevaluation],
+    result: ReferralResult | None = None,
 ) -> list[_Event]:
     events = [
         _Event(
@@ -318,7 +372,22 @@ def _timeline(
     for accounts in context_accounts.values():
         events.extend(_context_event(context) for context in accounts)
     events.extend(_reevaluation_event(row) for row in reevaluations)
+    if result is not None:
+        events.append(
+            _Event(
+                result.recorded_at,
+                "Referral result recorded",
+                result.recorded_by.get_username(),
+                _role_words(result.role),
+                result.reasons,
+                f"{result.get_result_display()}, concluded on {result.concluded_on:%-d %B %Y}",
+            )
+        )
     return sorted(events, key=lambda event: event.at)
+
+
+def _role_words(role: str) -> str:
+    return str(dict(Role.choices).get(role, role.replace("_", " "))).lower()
 
 
 def _decided(decision: Decision, by_id: dict[int, Decision]) -> str:

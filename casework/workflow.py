@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils import timezone
 
 from audit.actors import Actor, Role
 from casework import selectors
@@ -27,6 +28,7 @@ from casework.models import (  # noqa: F401 - Outcome is part of the workflow's 
     SENIOR,
     Case,
     CaseStatus,
+    DecisionKind,
     Outcome,
 )
 
@@ -43,6 +45,7 @@ class Action(models.TextChoices):
     DEFER_NOTIFICATION = "defer_notification", "Defer notifying the subject"
     ASSIGN = "assign", "Assign to a reviewer"
     SET_ASIDE = "set_aside", "Set aside a decision"
+    RECORD_REFERRAL_RESULT = "record_referral_result", "Record the referral's result"
 
 
 SYSTEM_OR_REVIEWERS = REVIEWERS | {Role.SYSTEM}
@@ -126,6 +129,21 @@ def no_longer_meets_threshold(case: Case, actor: Actor) -> str:
     return ""
 
 
+def no_referral_result_yet(case: Case, actor: Actor) -> str:
+    existing = selectors.referral_result_of(case)
+    if existing is not None:
+        return (
+            f"The result of this referral is already recorded (result {existing.pk}: "
+            f"{existing.get_result_display().lower()}, the investigating body concluded on "
+            f"{existing.concluded_on:%-d %B %Y}, recorded by {existing.recorded_by.get_username()} "
+            f"on {timezone.localtime(existing.recorded_at):%-d %B %Y}). A referral has one "
+            "result, and it is never rewritten."
+        )
+    if selectors.latest_decision(case, DecisionKind.SECOND_SIGNATURE) is None:
+        return "No referral signature is on record for this case, so it has no result to record."
+    return ""
+
+
 def subject_not_yet_told(case: Case, actor: Actor) -> str:
     if not selectors.opening_notice_pending(case):
         return "The subject has already been told of this case."
@@ -147,6 +165,9 @@ class Transition:
     # Taken only as the consequence of an upheld challenge (``appeals``), never from the case
     # page or the case API, which do not offer it.
     through_a_challenge: bool = False
+    # Taken through a form and an endpoint of its own, by its own service, since what it writes
+    # is not a decision: the case page and the case API offer it there, not with the others.
+    own_form: bool = False
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -248,10 +269,25 @@ TRANSITIONS: tuple[Transition, ...] = (
         "reviewer must take it",
         through_a_challenge=True,
     ),
+    Transition(
+        Action.RECORD_REFERRAL_RESULT,
+        frozenset({CaseStatus.REFERRED}),
+        UNCHANGED,
+        SENIOR,
+        "the investigating body has concluded and no result is recorded yet; the result, the "
+        "day it concluded and the reasons are given",
+        no_referral_result_yet,
+        own_form=True,
+    ),
 )
 
-# What the case page and the case API offer: everything but what only a challenge does.
-CASE_ACTIONS = [(t.action.value, t.action.label) for t in TRANSITIONS if not t.through_a_challenge]
+# What the case page's action forms and the case API's transitions offer: everything but what
+# only a challenge does and what has a form of its own.
+CASE_ACTIONS = [
+    (t.action.value, t.action.label)
+    for t in TRANSITIONS
+    if not (t.through_a_challenge or t.own_form)
+]
 
 
 class CaseActionError(Exception):

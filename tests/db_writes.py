@@ -6,7 +6,14 @@ from typing import Any
 from django.db.models import Max
 
 from audit.models import AuditEvent
-from casework.models import Case, CaseFlag, Decision, Notification, ThresholdPolicy
+from casework.models import (
+    Case,
+    CaseFlag,
+    Decision,
+    Notification,
+    ReferralResult,
+    ThresholdPolicy,
+)
 from flags.models import (
     Detector,
     EqualityProfile,
@@ -26,7 +33,15 @@ HISTORIED = (
     Case,
     ApiToken,
 )
-PLAIN = (FlagEvidence, CaseFlag, ThresholdPolicy, Decision, Notification, AuditEvent)
+PLAIN = (
+    FlagEvidence,
+    CaseFlag,
+    ThresholdPolicy,
+    Decision,
+    ReferralResult,
+    Notification,
+    AuditEvent,
+)
 
 
 def row_counts() -> dict[str, int]:

@@ -28,7 +28,14 @@ from accounts.services import issue_personal_token
 from audit.actors import Actor
 from audit.log import verify_stored_chain
 from audit.models import AuditEvent
-from casework.models import Case, Decision, DeclaredConflict, PolicyStatus, ThresholdPolicy
+from casework.models import (
+    Case,
+    Decision,
+    DeclaredConflict,
+    PolicyStatus,
+    ReferralResult,
+    ThresholdPolicy,
+)
 from flags.models import Detector, EqualityProfile, EvidenceRecord, Flag, Subject
 from flags.services import issue_detector_token
 from tests.factories import StrongFlagItemFactory, SubjectFactory, WeakFlagItemFactory
@@ -39,7 +46,16 @@ from tokens.services import revoke_token
 pytestmark = pytest.mark.django_db
 
 MODELS = [Detector, ApiToken, ThresholdPolicy, AuditEvent]
-PERSONAL = [Subject, EqualityProfile, EvidenceRecord, Flag, Case, Decision, DeclaredConflict]
+PERSONAL = [
+    Subject,
+    EqualityProfile,
+    EvidenceRecord,
+    Flag,
+    Case,
+    Decision,
+    DeclaredConflict,
+    ReferralResult,
+]
 SIGN_IN_RECORDS = [AccessAttempt, AccessLog, AccessFailureLog]
 OLD_PASSWORD = "x" * 20
 NEW_PASSWORD = "a new password, chosen in the admin"

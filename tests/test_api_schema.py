@@ -134,6 +134,7 @@ def test_every_operation_that_reads_a_body_documents_the_one_error_rule(
     assert {path for path, _, _ in operations} == {
         "/api/v1/flags/",
         "/api/v1/cases/{case_id}/transitions/",
+        "/api/v1/cases/{case_id}/referral-result/",
         "/api/v1/representations/",
         "/api/v1/representations/{grant_id}/transitions/",
         "/api/v1/challenges/",
@@ -222,6 +223,65 @@ def test_the_case_api_answers_exactly_as_its_schema_says(
     for path, method, response in answers:
         answers_as_documented(schema, path, method, response)
     assert answers[7][2].json()["decisions"][0]["assigned_to"] == "rita.reviewer"
+
+
+def test_a_referrals_result_is_answered_exactly_as_its_schema_says(
+    schema: dict[str, Any], people: dict[str, Any], frozen_today: Any
+) -> None:
+    from accounts.roles import actor_for
+    from accounts.services import issue_personal_token
+    from casework.services import DecisionRequest, act_on_case
+    from tests.factories import CaseFactory, SubjectFactory
+
+    case = CaseFactory.create(subject=SubjectFactory.create(unit="East Response"))
+    reasons = "Reasons long enough for the service to accept them."
+    for username, action, outcome in (
+        ("rita.reviewer", "start_review", ""),
+        ("rita.reviewer", "recommend", "referral"),
+        ("sam.senior", "sign_referral", "referral"),
+        ("sue.senior", "sign_referral", "referral"),
+    ):
+        act_on_case(
+            case.pk,
+            DecisionRequest(action, reasons, outcome=outcome, no_conflict_declared=True),
+            actor=actor_for(people[username]),
+        )
+    clients = {}
+    for username in ("rita.reviewer", "sam.senior", "dan.steward"):
+        token = issue_personal_token(people[username], actor=actor_for(people["alan.admin"])).token
+        clients[username] = APIClient()
+        clients[username].credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    rita, sam = clients["rita.reviewer"], clients["sam.senior"]
+    path = "/api/v1/cases/{case_id}/referral-result/"
+    url = f"/api/v1/cases/{case.pk}/referral-result/"
+    good = {
+        "result": "misconduct_found",
+        "concluded_on": "2026-06-15",
+        "reasons": reasons,
+        "no_conflict_declared": True,
+    }
+
+    answers = [
+        sam.post(url, {**good, "concluded_on": "2026-06-16"}, format="json"),
+        rita.post(url, good, format="json"),
+        clients["dan.steward"].post(url, good, format="json"),
+        APIClient().post(url, good, format="json"),
+        sam.post("/api/v1/cases/999999/referral-result/", good, format="json"),
+        sam.post(url, "[1]", content_type="application/json"),
+        sam.post(url, "x=1", content_type="application/x-www-form-urlencoded"),
+        sam.post(url, "1" * 70_000, content_type="application/json"),
+        sam.post(url, good, format="json"),
+        sam.post(url, good, format="json"),
+    ]
+
+    statuses = [response.status_code for response in answers]
+    assert statuses == [422, 409, 403, 401, 404, 400, 415, 413, 201, 409]
+    for response in answers:
+        answers_as_documented(schema, path, "post", response)
+    detail = rita.get(f"/api/v1/cases/{case.pk}/")
+    answers_as_documented(schema, "/api/v1/cases/{case_id}/", "get", detail)
+    assert detail.json()["referral_result"]["result"] == "misconduct_found"
+    assert detail.json()["outcome_class"] == "confirmed"
 
 
 def test_an_answer_that_drifted_from_the_schema_would_be_caught(

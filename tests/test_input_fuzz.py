@@ -118,6 +118,9 @@ FIELD_NAMES = st.sampled_from(
         "reasons",
         "remedy",
         "corrected",
+        # A referral's result.
+        "result",
+        "concluded_on",
         "x",
     ]
 )

@@ -144,7 +144,8 @@ class MeView(APIView):
         description=(
             "For someone whose account is linked to their own record: every flag about them with "
             "its evidence, every case they have been told of with why it opened, its decisions "
-            "(who, in what role, for whom, why), re-evaluations and notices; their challenges "
+            "(who, in what role, for whom, why), re-evaluations, a referral's result once "
+            "recorded, and notices; their challenges "
             "with each deadline and whether it was met; the grants of representation they made; "
             "the notices sent to them; and who viewed their record (`?access_page=N`, 25 a "
             "page, newest first). A case whose notice has been deferred is not shown until the "

@@ -25,6 +25,7 @@ from appeals.models import (
     RepresentationStatus,
 )
 from casework.api import ReevaluationOut as CaseReevaluationOut
+from casework.api import ReferralResultOut
 from casework.models import Case
 from config.api_pages import page_serializer
 from flags.models import EvidenceRecord, EvidenceStatus, Flag, stands_for
@@ -169,7 +170,17 @@ class CaseOut(serializers.Serializer[Any]):
     )
     decisions = RecordDecisionOut(many=True, source="decisions.all")
     reevaluations = ReevaluationOut(many=True, source="reevaluations.all")
+    referral_result = serializers.SerializerMethodField(
+        help_text="For a referred case: what the investigating body concluded, once a senior "
+        "reviewer has recorded it; null until then."
+    )
     notices = CaseNoticeOut(many=True, source="notifications.all")
+
+    @extend_schema_field(ReferralResultOut(allow_null=True))
+    def get_referral_result(self, case: Case) -> Any:
+        # Read with the case (appeals.selectors.cases_in_scope); absent, the accessor raises.
+        found = getattr(case, "referral_result", None)
+        return None if found is None else ReferralResultOut(found).data
 
     @extend_schema_field(serializers.CharField())
     def get_why_opened(self, case: Case) -> str:

@@ -3,6 +3,7 @@
 - ``opening``: the system opens cases (and installs the first threshold policy);
 - ``review``: each action of the workflow, one function each, and ``act_on_case``, the one
   dispatcher the pages and the API use;
+- ``referrals``: the result of a referral, recorded when the investigating body concludes;
 - ``notices``: notices to the subject, sent in the app and e-mailed;
 - ``declarations`` and ``access``: conflict declarations and the access log's case views.
 
@@ -15,6 +16,7 @@ from casework.services.access import record_case_views
 from casework.services.declarations import declare_conflict
 from casework.services.notices import email_notice, email_unsent_notices, send_due_notifications
 from casework.services.opening import install_default_policy, open_or_update_cases_for_new_flags
+from casework.services.referrals import ReferralResultRequest, record_referral_result
 from casework.services.review import (
     DecisionRequest,
     act_on_case,
@@ -33,6 +35,7 @@ from casework.workflow import next_steps
 
 __all__ = [
     "DecisionRequest",
+    "ReferralResultRequest",
     "act_on_case",
     "assign",
     "declare_conflict",
@@ -45,6 +48,7 @@ __all__ = [
     "open_or_update_cases_for_new_flags",
     "recommend",
     "record_case_views",
+    "record_referral_result",
     "release",
     "return_for_correction",
     "send_due_notifications",

@@ -69,6 +69,24 @@ def notify_now(case: Case, kind: NotificationKind) -> list[log.Entry]:
     return entries
 
 
+def notify_if_told(case: Case, kind: NotificationKind) -> list[log.Entry]:
+    """Send the subject a notice of ``kind`` now, but only if they have been told the case
+    opened: a case whose opening notice is still deferred does not exist for its subject, and no
+    later notice may give it away. Returns the audit entries, as ``notify_now`` does."""
+    told = Notification.objects.filter(
+        case=case, kind=NotificationKind.CASE_OPENED, sent_at__isnull=False
+    ).exists()
+    if not told:
+        return []
+    now = timezone.now()
+    notice, _ = Notification.objects.select_for_update().get_or_create(
+        case=case,
+        kind=kind,
+        defaults={"subject_id": case.subject_id, "created_at": now, "due_at": now},
+    )
+    return [] if notice.sent_at is not None else [_mark_sent(notice, now)]
+
+
 def notify_many_now(cases: Sequence[Case], kind: NotificationKind) -> list[log.Entry]:
     """``notify_now`` for many cases at once (the system withdrawing cases after a correction),
     in the same few queries whatever their number."""

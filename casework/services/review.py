@@ -111,9 +111,15 @@ def act_on_case(case_id: int, request: DecisionRequest, *, actor: Actor) -> Deci
             return defer_notification(case_id, deferred_until=request.deferred_until, **common)
         case Action.ASSIGN:
             return assign(case_id, assign_to=request.assign_to, **common)
-    # Not an action: refused with the same checks and words as any other refusal.
+    # Not an action here: refused with the same checks and words as any other refusal, and
+    # otherwise because it is taken elsewhere (a referral's result has a door of its own).
     with transaction.atomic():
         _begin(case_id, request.action, **common)
+    if request.action == Action.RECORD_REFERRAL_RESULT:
+        raise TransitionRefused(
+            "A referral's result is not a decision: record it with its own form on the case "
+            "page, or at /api/v1/cases/{id}/referral-result/."
+        )
     raise TransitionRefused(f"{request.action!r} is not an action on a case.")  # pragma: no cover
 
 

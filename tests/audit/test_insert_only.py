@@ -310,6 +310,7 @@ def test_the_insert_only_tables_are_the_logs_decisions_and_links() -> None:
         ("flags.flagevidence", "flag_evidence"),
         ("flags.evidencecontext", "evidence_context"),
         ("casework.casereevaluation", "reevaluation"),
+        ("casework.referralresult", "referral_result"),
         ("appeals.challengeattachment", "attachments"),
     }
 

@@ -22,7 +22,8 @@ TABLE = AuditEvent._meta.db_table
 NO_ROWS = (
     "Insert-only rows match the audit log: appeals.challengeattachment 0, audit.accessevent 0, "
     "casework.caseflag 0, casework.casereevaluation 0, casework.decision 0, "
-    "casework.declaredconflict 0, flags.evidencecontext 0, flags.flagevidence 0\n"
+    "casework.declaredconflict 0, casework.referralresult 0, flags.evidencecontext 0, "
+    "flags.flagevidence 0\n"
 )
 
 

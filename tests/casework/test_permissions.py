@@ -27,6 +27,12 @@ from tests.factories import CaseFactory, SubjectFactory
 pytestmark = pytest.mark.django_db
 
 REASONS = "Reasons long enough to be accepted by the service."
+RESULT = {
+    "result": "misconduct_found",
+    "concluded_on": "2026-06-15",
+    "reasons": REASONS,
+    "no_conflict_declared": True,
+}
 REVIEWERS = ("rita.reviewer", "sam.senior", "root.reviewer")
 OTHERS = ("dan.steward", "olive.oversight", "alan.admin", "sid.subject", "rhea.rep")
 # Signed in, but with no role or two: refused everywhere as such, whatever else they are.
@@ -124,9 +130,10 @@ def test_a_person_with_no_role_or_two_gets_a_no_role_error_from_the_api(
         client.get("/api/v1/cases/"),
         client.get(f"/api/v1/cases/{case.pk}/"),
         client.post(f"/api/v1/cases/{case.pk}/transitions/", {}, format="json"),
+        client.post(f"/api/v1/cases/{case.pk}/referral-result/", {}, format="json"),
     ]
 
-    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert [a.status_code for a in answers] == [403, 403, 403, 403]
     assert {a.json()["error"] for a in answers} == {"no_role"}
     assert all("Ask an administrator" in a.json()["detail"] for a in answers)
 
@@ -169,6 +176,8 @@ def test_every_action_on_an_open_case_is_allowed_or_refused_by_role(
         expected = 403
     elif action == Action.SET_ASIDE:
         expected = 400  # not offered on the case page: only an upheld challenge takes it
+    elif action == Action.RECORD_REFERRAL_RESULT:
+        expected = 400  # not an action form's: it has a form of its own (tested below)
     elif action in ALLOWED_ON_OPEN[username]:
         expected = 302
     else:
@@ -197,14 +206,16 @@ def test_the_api_is_for_reviewers_only(
         client.get("/api/v1/cases/").status_code,
         client.get(f"/api/v1/cases/{case.pk}/").status_code,
         client.post(f"/api/v1/cases/{case.pk}/transitions/", body, format="json").status_code,
+        # The case is not referred: a reviewer is told so (409), anyone else is refused first.
+        client.post(f"/api/v1/cases/{case.pk}/referral-result/", RESULT, format="json").status_code,
     ]
 
     if username in REVIEWERS:
-        assert statuses == [200, 200, 201]
+        assert statuses == [200, 200, 201, 409]
     elif username is None:
-        assert statuses == [401, 401, 401]
+        assert statuses == [401, 401, 401, 401]
     else:
-        assert statuses == [403, 403, 403]
+        assert statuses == [403, 403, 403, 403]
 
 
 def _comparable(response: Any, case_id: int) -> str:
@@ -237,12 +248,61 @@ def test_a_case_the_reviewer_may_not_see_answers_as_one_that_does_not_exist(
             api.post(f"/api/v1/cases/{case_id}/transitions/", body, format="json"),
             api.post(f"/api/v1/cases/{case_id}/transitions/", "[", content_type="text/plain"),
             api.get(f"/api/v1/cases/{case_id}/transitions/"),
+            browser.post(f"/cases/{case_id}/referral-result/", RESULT),
+            api.post(f"/api/v1/cases/{case_id}/referral-result/", RESULT, format="json"),
         ]
         return [(r.status_code, r.get("Allow", ""), _comparable(r, case_id)) for r in responses]
 
     seen = answers(hidden)
 
     assert seen == answers(missing)
-    assert [status for status, _, _ in seen] == [404, 404, 405, 404, 404, 404, 405]
+    assert [status for status, _, _ in seen] == [404, 404, 405, 404, 404, 404, 405, 404, 404]
     assert f"/cases/{hidden}/" not in browser.get("/cases/?status=all").content.decode()
     assert not Decision.objects.exists()
+
+
+@pytest.fixture
+def referred(people: dict[str, Any], case: Case) -> Case:
+    """``case``, referred today by two senior signatures on rita.reviewer's recommendation."""
+    from casework.services import DecisionRequest, act_on_case
+
+    for username, action, outcome in (
+        ("rita.reviewer", "start_review", ""),
+        ("rita.reviewer", "recommend", "referral"),
+        ("sam.senior", "sign_referral", "referral"),
+        ("sue.senior", "sign_referral", "referral"),
+    ):
+        act_on_case(
+            case.pk,
+            DecisionRequest(action, REASONS, outcome=outcome, no_conflict_declared=True),
+            actor=actor_for(people[username]),
+        )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REFERRED
+    return case
+
+
+@pytest.mark.parametrize("username", [*EVERYONE, None])
+def test_only_a_senior_reviewer_records_a_referrals_result_on_the_page_or_through_the_api(
+    people: dict[str, Any], referred: Case, username: str | None
+) -> None:
+    from casework.models import ReferralResult
+
+    page = browser_for(people, username).post(
+        f"/cases/{referred.pk}/referral-result/", {**RESULT, "no_conflict_declared": "on"}
+    )
+    api = api_for(people, username).post(
+        f"/api/v1/cases/{referred.pk}/referral-result/", RESULT, format="json"
+    )
+
+    if username == "sam.senior":
+        # The page records it; the API then finds it recorded, and says so.
+        expected = (302, 409)
+    elif username in REVIEWERS:
+        expected = (409, 409)  # a reviewer, not a senior reviewer
+    elif username is None:
+        expected = (302, 401)  # to the sign-in page; no token
+    else:
+        expected = (403, 403)
+    assert (page.status_code, api.status_code) == expected
+    assert ReferralResult.objects.filter(case=referred).exists() is (username == "sam.senior")

@@ -44,6 +44,8 @@ EXPECTED = {
         (status, "set_aside"): ("open", {"data_steward", "senior_reviewer"})
         for status in ("in_review", "awaiting_sign_off", "on_hold", "closed", "referred")
     },
+    # What the investigating body concluded, once it has: the case stays referred.
+    ("referred", "record_referral_result"): ("unchanged", {"senior_reviewer"}),
 }
 
 
@@ -66,12 +68,16 @@ def test_every_state_action_and_role_is_allowed_exactly_as_the_table_says(
 
 def test_finished_cases_have_no_next_step_but_a_decision_set_aside() -> None:
     """A closed or referred case moves again only when an upheld challenge sets aside the
-    decision it rests on; a withdrawn case never moves again."""
+    decision it rests on; a withdrawn case never moves again. A referred case also awaits its
+    result, which leaves it referred."""
     for status in ("closed", "referred", "withdrawn"):
-        assert [t.action for t in transitions_from(status)] == (
-            [] if status == "withdrawn" else [Action.SET_ASIDE]
-        )
-        assert all(t.through_a_challenge for t in transitions_from(status))
+        assert [t.action for t in transitions_from(status)] == {
+            "closed": [Action.SET_ASIDE],
+            "referred": [Action.SET_ASIDE, Action.RECORD_REFERRAL_RESULT],
+            "withdrawn": [],
+        }[status]
+        for transition in transitions_from(status):
+            assert transition.through_a_challenge or transition.target == "unchanged"
         assert status not in LIVE_STATUSES
 
 
@@ -80,6 +86,13 @@ def test_the_case_page_and_api_offer_no_step_only_a_challenge_takes() -> None:
 
     assert Action.SET_ASIDE not in dict(CASE_ACTIONS)
     assert {t.action for t in TRANSITIONS if t.through_a_challenge} == {Action.SET_ASIDE}
+
+
+def test_a_referrals_result_has_its_own_form_not_the_action_forms() -> None:
+    from casework.workflow import CASE_ACTIONS
+
+    assert Action.RECORD_REFERRAL_RESULT not in dict(CASE_ACTIONS)
+    assert {t.action for t in TRANSITIONS if t.own_form} == {Action.RECORD_REFERRAL_RESULT}
 
 
 def test_the_system_only_ever_moves_a_case_toward_the_subjects_benefit() -> None:
