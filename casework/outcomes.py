@@ -30,7 +30,7 @@ outcome, referral result and kind of withdrawal (tests/casework/test_outcomes.py
   detector version, a period, a group of people);
 - ``outcome_class``: plain Python over a case's fields, for tests and for reading one case.
 
-See docs/decisions/0025-what-counts-as-confirmed-and-wrong.md.
+See docs/decisions/0027-what-counts-as-confirmed-and-wrong.md.
 """
 
 from typing import Any
