@@ -108,16 +108,22 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
 
-def _stored_events(chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
+def _stored_events(
+    chunk_size: int = 5000, up_to: int | None = None
+) -> Iterator[dict[str, Any]]:
+    events = AuditEvent.objects.order_by("seq")
+    if up_to is not None:
+        events = events.filter(seq__lte=up_to)
+    for event in events.iterator(chunk_size=chunk_size):
         fields = event.chain_fields()
         fields["hash"] = event.hash
         yield fields
 
 
-def verify_stored_chain() -> ChainCheck:
-    """Recompute the whole chain from the database, oldest first."""
-    return verify_chain(_stored_events())
+def verify_stored_chain(up_to: int | None = None) -> ChainCheck:
+    """Recompute the chain from the database, oldest first: the whole of it, or up to the event
+    ``up_to`` (a report's snapshot)."""
+    return verify_chain(_stored_events(up_to=up_to))
 
 
 def events_for(target_type: str, target_ids: Iterable[Any]) -> models.QuerySet[AuditEvent]:

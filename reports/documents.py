@@ -18,7 +18,7 @@ from audit.models import AccessEvent
 from casework import selectors as casework_selectors
 from casework.views import trace_categories
 from reports.access import Allowed, period
-from reports.figures import oversight_figures
+from reports.oversight import oversight_context
 from reports.models import Report, ReportKind
 from reports.redaction import LOG_INTRODUCTION, Redactor
 from reports.rendering import Snapshot, render_pdf
@@ -139,8 +139,8 @@ def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
 def _oversight(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
     first, last = period(params_of(report))
     title = f"Oversight report: {report.of_words()}"
-    figures = oversight_figures(first, last)
-    return title, [("Period", f"{first.isoformat()} to {last.isoformat()}, inclusive")], figures
+    context = oversight_context(first, last, verify_up_to=snapshot.seq)
+    return title, [("Period", f"{first.isoformat()} to {last.isoformat()}, inclusive")], context
 
 
 BUILDERS: dict[str, Callable[[Report, Allowed, Snapshot], Built]] = {

@@ -6,7 +6,9 @@ from typing import Any
 from django import forms
 
 from appeals.forms import DayMonthYearField
+from reports.errors import ReportInvalid
 from reports.models import ReportKind
+from reports.params import parse
 
 # The services name the parameters as the API does; the form names its own fields.
 FORM_FIELDS = {
@@ -47,3 +49,27 @@ class AskForm(forms.Form):
         if kind == ReportKind.CASE_FILE:
             return {"case": data.get("case")}
         return {"subject": data.get("subject")}
+
+
+class PeriodForm(forms.Form):
+    """The oversight dashboard's period: two days, the second no earlier than the first, no later
+    than today, and no more than REPORT_MAX_PERIOD_DAYS apart (the report's own rule)."""
+
+    start = DayMonthYearField()
+    end = DayMonthYearField()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start is None:
+            self.add_error("start", "Give the first day of the period.")
+        if end is None:
+            self.add_error("end", "Give the last day of the period.")
+        if start is None or end is None:
+            return data
+        try:
+            parse(ReportKind.OVERSIGHT, {"from": start.isoformat(), "to": end.isoformat()})
+        except ReportInvalid as exc:
+            for name, message in exc.problems.items():
+                self.add_error(FORM_FIELDS.get(name, "end"), message)
+        return data

@@ -10,4 +10,5 @@ urlpatterns = [
     path("reports/<int:report_id>/", views.report_page, name="report-page"),
     path("reports/<int:report_id>/progress.json", views.report_progress, name="report-progress"),
     path("reports/<int:report_id>/file", views.report_file, name="report-file"),
+    path("oversight/", views.oversight_dashboard, name="oversight-dashboard"),
 ]

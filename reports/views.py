@@ -4,15 +4,18 @@ report, with its progress while it renders; and the download.
 A report the viewer may not have (someone else's) is answered exactly as one that does not exist.
 """
 
+from datetime import timedelta
 from typing import Any
 
 import rules
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import require_role
@@ -21,7 +24,8 @@ from casework.selectors import case_for_review
 from reports import services
 from reports.downloads import report_response
 from reports.errors import ReportError, ReportInvalid, ReportNotFound
-from reports.forms import FORM_FIELDS, AskForm
+from reports.forms import FORM_FIELDS, AskForm, PeriodForm
+from reports.oversight import oversight_context
 from reports.models import Report, ReportKind
 
 PAGE_SIZE = 25
@@ -34,7 +38,7 @@ def _user(request: HttpRequest) -> User:
 def _may_use(request: HttpRequest) -> None:
     require_role(request.user)
     if not rules.has_perm("reports.use_reports", request.user):
-        raise Http404("There are no reports for your role.")
+        raise PermissionDenied("There are no reports for your role.")
 
 
 @require_GET
@@ -175,3 +179,26 @@ def report_file(request: HttpRequest, report_id: int) -> FileResponse | HttpResp
         messages.error(request, str(exc))
         return redirect("report-page", report_id=report_id)
     return report_response(report, edition)
+
+
+@require_GET
+@login_required
+def oversight_dashboard(request: HttpRequest) -> HttpResponse:
+    """The oversight figures of a period, as the oversight report gives them, for the oversight
+    role: by default the twelve months to today."""
+    require_role(request.user)
+    if not rules.has_perm("reports.ask_oversight", request.user):
+        raise PermissionDenied("The oversight dashboard is for the oversight role.")
+    form = PeriodForm(request.GET or None)
+    today = timezone.localdate()
+    first, last = today - timedelta(days=364), today
+    status = 200
+    if request.GET:
+        if form.is_valid():
+            first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+        else:
+            status = 400
+    context: dict[str, Any] = {"form": form, "first": first, "last": last}
+    if status == 200:
+        context.update(oversight_context(first, last))
+    return render(request, "reports/oversight.html", context, status=status)

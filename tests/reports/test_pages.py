@@ -61,7 +61,7 @@ def test_a_role_with_no_reports_is_told_there_is_no_such_page(world: World) -> N
 
     response = client.get("/reports/")
 
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert 'href="/reports/"' not in page(client, "/notices/")
 
 
