@@ -108,9 +108,7 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
 
-def _stored_events(
-    chunk_size: int = 5000, up_to: int | None = None
-) -> Iterator[dict[str, Any]]:
+def _stored_events(chunk_size: int = 5000, up_to: int | None = None) -> Iterator[dict[str, Any]]:
     events = AuditEvent.objects.order_by("seq")
     if up_to is not None:
         events = events.filter(seq__lte=up_to)

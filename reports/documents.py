@@ -18,8 +18,8 @@ from audit.models import AccessEvent
 from casework import selectors as casework_selectors
 from casework.views import trace_categories
 from reports.access import Allowed, period
-from reports.oversight import oversight_context
 from reports.models import Report, ReportKind
+from reports.oversight import oversight_context
 from reports.redaction import LOG_INTRODUCTION, Redactor
 from reports.rendering import Snapshot, render_pdf
 from reports.services import SUPERSEDED_MARKER, Document, params_of

@@ -27,7 +27,6 @@ from casework.models import (
     Case,
     CaseFlag,
     DecisionKind,
-    Decision,
     Notification,
     NotificationKind,
     Outcome,
@@ -140,9 +139,9 @@ def detector_rows(start: datetime, end: datetime) -> list[DetectorRow]:
     }
     rows = []
     for slug, name, version in sorted(set(flags) | set(leads) | set(challenges)):
-        found = flags.get((slug, name, version), {})
-        counted = leads.get((slug, name, version), {})
-        challenged = challenges.get((slug, name, version), {})
+        found: Mapping[str, Any] = flags.get((slug, name, version), {})
+        counted: Mapping[str, Any] = leads.get((slug, name, version), {})
+        challenged: Mapping[str, Any] = challenges.get((slug, name, version), {})
         rows.append(
             DetectorRow(
                 slug=slug,
@@ -288,7 +287,10 @@ def challenge_figures(start: datetime, end: datetime, today: date) -> ChallengeF
         filed=Count("pk"),
         acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)),
         acknowledged_in_time=Count(
-            "pk", filter=Q(acknowledged_at__isnull=False, acknowledged_at__date__lte=F("acknowledge_due"))
+            "pk",
+            filter=Q(
+                acknowledged_at__isnull=False, acknowledged_at__date__lte=F("acknowledge_due")
+            ),
         ),
         decided=Count("pk", filter=Q(decided_at__isnull=False)),
         decided_in_time=Count(
@@ -379,9 +381,7 @@ DIMENSIONS = (
 )
 
 
-def dimension_counts(
-    dimension: Dimension, start: datetime, end: datetime
-) -> DimensionCounts:
+def dimension_counts(dimension: Dimension, start: datetime, end: datetime) -> DimensionCounts:
     """One dimension's groups, each with its headcount, people flagged in the period, and the
     leads opened in it: adverse (concluded with management advice or a referral), confirmed and
     wrong. Three queries. A person with no equality profile is in "Not recorded"."""
@@ -404,7 +404,7 @@ def dimension_counts(
         .values_list("group", "n")
     )
     outcome = outcome_class_expression()
-    cases = {
+    cases: dict[Any, Mapping[str, Any]] = {
         row["group"]: row
         for row in Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
         .annotate(group=group("subject__"), outcome_class=outcome)

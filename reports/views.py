@@ -25,8 +25,8 @@ from reports import services
 from reports.downloads import report_response
 from reports.errors import ReportError, ReportInvalid, ReportNotFound
 from reports.forms import FORM_FIELDS, AskForm, PeriodForm
-from reports.oversight import oversight_context
 from reports.models import Report, ReportKind
+from reports.oversight import oversight_context
 
 PAGE_SIZE = 25
 

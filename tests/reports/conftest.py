@@ -8,6 +8,7 @@ import pytest
 from django.test import TestCase
 
 from tests.appeals.conftest import World, api, gus, world  # noqa: F401 - fixtures, re-exported
+from tests.appeals.test_permission_matrix import arranged  # noqa: F401 - a fixture, re-exported
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,62 @@
+"""The oversight report's content, for its PDF and for the oversight dashboard alike: the
+figures of a period (reports.figures), the fairness tables suppressed (reports.fairness), the
+charts (reports.charts), and, for a report, the audit chain's head at its snapshot and the
+result of verifying the chain up to it."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.utils.safestring import SafeString, mark_safe
+
+from audit.chain import ChainCheck
+from audit.log import verify_stored_chain
+from reports.fairness import FairnessTable, fairness_table
+from reports.figures import OversightFigures, oversight_figures
+
+# The rate the disparity charts draw: the one a detector acts on first.
+CHARTED_RATE = "flagged_per_head"
+
+
+@dataclass(frozen=True)
+class FairnessView:
+    table: FairnessTable
+    chart: SafeString
+
+
+def oversight_context(
+    first: date, last: date, *, verify_up_to: int | None = None
+) -> dict[str, Any]:
+    """Everything the oversight report and the dashboard show for the period; ``verify_up_to``
+    (a report's snapshot) adds the verification of the audit chain up to that event."""
+    # Imported here: matplotlib takes a good part of a second to load, and only this draws.
+    from reports.charts import disparity_bars, disparity_chart, precision_chart
+
+    figures: OversightFigures = oversight_figures(first, last)
+    fairness = []
+    for dimension in figures.dimensions:
+        table = fairness_table(dimension)
+        chart = disparity_chart(
+            disparity_bars(table, CHARTED_RATE),
+            chart_id=f"disparity-{dimension.key.replace('_', '-')}",
+            title=f"{dimension.label}: subjects flagged per head, against the reference group",
+        )
+        fairness.append(FairnessView(table=table, chart=mark_safe(chart)))  # noqa: S308 - escaped
+    detectors = [row for row in figures.detectors if row.leads or row.flags]
+    precision = (
+        mark_safe(  # noqa: S308 - every label is escaped by the chart
+            precision_chart([row.precision for row in detectors], chart_id="precision")
+        )
+        if detectors
+        else ""
+    )
+    chain: ChainCheck | None = (
+        verify_stored_chain(up_to=verify_up_to) if verify_up_to is not None else None
+    )
+    return {
+        "figures": figures,
+        "detectors": detectors,
+        "precision_chart": precision,
+        "fairness": fairness,
+        "chain": chain,
+    }

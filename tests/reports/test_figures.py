@@ -1,0 +1,155 @@
+"""The oversight figures: computed by the database in a fixed number of queries, and the same as
+an independent computation of the same definitions over the rows themselves."""
+
+from collections import Counter
+from datetime import UTC, date, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from casework.models import Case, CaseStatus, Outcome
+from casework.outcomes import OutcomeClass, outcome_class_of
+from flags.models import EqualityProfile, Flag, Subject
+from reports.figures import (
+    DIMENSIONS,
+    NOT_RECORDED,
+    Spread,
+    bounds,
+    dimension_counts,
+    oversight_figures,
+    spread,
+)
+from tests.appeals.conftest import World, flagged_subject, overtime_flags
+from tests.factories import TODAY, EvidenceItemFactory
+
+pytestmark = pytest.mark.django_db
+
+FIRST, LAST = TODAY - timedelta(days=90), TODAY
+
+
+def more_people(detector_client: Any, count: int) -> None:
+    """``count`` more officers, each with a case from two overtime flags, and a profile for
+    every other one."""
+    for n in range(count):
+        user = flagged_subject(f"extra.{n}", unit="Response South" if n % 2 else "Response East")
+        if n % 2:
+            EqualityProfile.objects.create(
+                subject=user.subject, sex="female", disability="yes", long_term_sickness="no"
+            )
+        overtime_flags(
+            detector_client,
+            user.subject,
+            [[EvidenceItemFactory.create()], [EvidenceItemFactory.create()]],
+        )
+
+
+def queries_for_figures() -> int:
+    with CaptureQueriesContext(connection) as captured:
+        oversight_figures(FIRST, LAST)
+    return len(captured.captured_queries)
+
+
+def test_the_figures_cost_the_same_queries_whatever_the_size_of_the_force(
+    world: World, detector_client: Any
+) -> None:
+    few = queries_for_figures()
+    more_people(detector_client, 12)
+
+    many = queries_for_figures()
+
+    assert few == many
+    assert oversight_figures(FIRST, LAST).cases.leads == 13
+
+
+def test_the_fairness_counts_agree_with_a_count_of_the_rows(
+    world: World, detector_client: Any
+) -> None:
+    more_people(detector_client, 7)
+    # Some outcomes, so that confirmed, wrong and adverse are not all zero.
+    Case.objects.filter(subject__staff_number__endswith="1").update(
+        status=CaseStatus.CLOSED, outcome=Outcome.NO_FURTHER_ACTION
+    )
+    Case.objects.filter(subject__staff_number__endswith="2").update(
+        status=CaseStatus.CLOSED, outcome=Outcome.MANAGEMENT_ADVICE
+    )
+    start, end = bounds(FIRST, LAST)
+
+    for dimension in DIMENSIONS:
+        computed = {group.key: group for group in dimension_counts(dimension, start, end).groups}
+        expected = reference_counts(dimension.path, start, end)
+        assert set(computed) == set(expected), dimension.key
+        for key, counts in expected.items():
+            group = computed[key]
+            assert (
+                group.headcount,
+                group.flagged,
+                group.cases_opened,
+                group.adverse,
+                group.confirmed,
+                group.wrong,
+            ) == counts, (dimension.key, key)
+
+
+def reference_counts(path: str, start: Any, end: Any) -> dict[str, tuple[int, ...]]:
+    """The same definitions, computed the slow way: every person, flag and case read."""
+
+    def group_of(subject: Subject) -> str:
+        value: Any = subject
+        for part in path.split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                return NOT_RECORDED
+        return str(value)
+
+    people = {s.pk: s for s in Subject.objects.select_related("equality")}
+    with_profile = set(EqualityProfile.objects.values_list("subject_id", flat=True))
+    for subject in people.values():
+        if subject.pk not in with_profile:
+            subject.__dict__["equality"] = None
+    headcount = Counter(group_of(s) for s in people.values() if s.active)
+    flagged_people = {f.subject_id for f in Flag.objects.all() if start <= f.received_at < end}
+    flagged = Counter(group_of(people[pk]) for pk in flagged_people)
+    opened: Counter[str] = Counter()
+    adverse: Counter[str] = Counter()
+    confirmed: Counter[str] = Counter()
+    wrong: Counter[str] = Counter()
+    for case in Case.objects.select_related("referral_result"):
+        if not start <= case.opened_at < end:
+            continue
+        key = group_of(people[case.subject_id])
+        opened[key] += 1
+        adverse[key] += case.outcome in (Outcome.MANAGEMENT_ADVICE, Outcome.REFERRAL)
+        found = outcome_class_of(case)
+        confirmed[key] += found == OutcomeClass.CONFIRMED
+        wrong[key] += found == OutcomeClass.WRONG
+    keys = set(headcount) | set(flagged) | set(opened)
+    return {
+        key: (headcount[key], flagged[key], opened[key], adverse[key], confirmed[key], wrong[key])
+        for key in keys
+    }
+
+
+@pytest.mark.parametrize(
+    ("durations", "expected"),
+    [
+        ({}, Spread(0, None, None, None)),
+        ({3: 1}, Spread(1, 3, 3, 3)),
+        ({1: 1, 2: 1, 3: 1, 10: 1}, Spread(4, 2.5, 10, 10)),
+        ({5: 9, 20: 1}, Spread(10, 5, 5, 20)),
+        ({5: 8, 20: 2}, Spread(10, 5, 20, 20)),
+    ],
+)
+def test_the_median_and_the_90th_percentile(durations: dict[int, int], expected: Spread) -> None:
+    assert spread(Counter(durations)) == expected
+
+
+def test_a_period_is_whole_days_in_the_forces_time_zone() -> None:
+    start, end = bounds(date(2026, 3, 29), date(2026, 3, 29))
+
+    assert start.isoformat() == "2026-03-29T00:00:00+00:00"
+    # The clocks go forward that night: the day is 23 hours long.
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
+    assert timezone.localtime(end).date() == date(2026, 3, 30)
