@@ -12,7 +12,9 @@ CHROMIUM := /usr/bin/chromium
 # Reports are PDFs rendered with the system's fonts (DejaVu), never fetched at run time.
 FONTS := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-DEMO_SUBJECTS ?= 3000
+# Large enough that the oversight report's fairness tables show the attendance detector's disparities
+# unsuppressed (tests/reports/test_demo_oversight.py).
+DEMO_SUBJECTS ?= 6000
 DEMO_SEED ?= 1
 # The demo's cases tell their subjects at once (production waits a day, so that a senior reviewer
 # can defer the notice): the subject sign-in then has a notice to read. 24 keeps them pending.

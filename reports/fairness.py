@@ -416,12 +416,17 @@ def headroom(values: Sequence[int], hidden: Sequence[int]) -> int | None:
 
 
 def suppress_column(
-    values: Sequence[int], keys: Sequence[str], threshold: int = SMALL_COUNT_THRESHOLD
+    values: Sequence[int],
+    keys: Sequence[str],
+    threshold: int = SMALL_COUNT_THRESHOLD,
+    keep: str | None = None,
 ) -> ColumnSuppression:
     """Suppress one column of a table whose groups (``values``, named by ``keys``) sum to a total.
 
     The rules are the module's: primary, then secondary until the headroom is ``threshold`` or
-    more, then the zero cell where only the column's small cells are left to hide among.
+    more, then the zero cell where only the column's small cells are left to hide among. The
+    group ``keep`` (the reference group, whose suppression would hide every disparity) is taken
+    for secondary suppression only when no other cell would do.
     """
     if len(values) != len(keys):
         raise ValueError("One key per value.")
@@ -446,7 +451,9 @@ def suppress_column(
         candidates = published(nonzero=True)
         if not candidates:
             break
-        chosen = min(candidates, key=lambda index: (values[index], keys[index]))
+        chosen = min(
+            candidates, key=lambda index: (keys[index] == keep, values[index], keys[index])
+        )
         why[chosen] = Suppressed.SECONDARY
         room = headroom(values, hidden())
 
@@ -464,6 +471,35 @@ def suppress_column(
 # -- The fairness table ---------------------------------------------------------------------------
 
 
+def merge_small_groups(
+    dimension: DimensionCounts,
+    measure: Measure = Measure.FLAGGED,
+    threshold: int = SMALL_COUNT_THRESHOLD,
+) -> DimensionCounts:
+    """The dimension with the groups whose ``measure`` is small (1 to ``threshold`` - 1) merged
+    into one, where there are two or more of them, the reference group is not among them, and
+    together they are no longer small: a
+    table of one detector's flags, where most groups are small, then shows the merged group's
+    figure (and spares the others the secondary suppression that would otherwise hide one of the
+    groups that matter). Counts add up: a person is in one group only. Otherwise nothing
+    changes."""
+    reference = reference_group(dimension.groups)
+    small = [
+        group
+        for group in dimension.groups
+        if group.key != reference.key and is_small(group.count(measure), threshold)
+    ]
+    if len(small) < 2 or is_small(sum(group.count(measure) for group in small), threshold):
+        return dimension
+    merged = GroupCounts(
+        key="merged:" + "+".join(group.key for group in small),
+        label=" and ".join(group.label for group in small),
+        **{m.value: sum(group.count(m) for group in small) for m in MEASURES},
+    )
+    kept = [group for group in dimension.groups if group not in small]
+    return DimensionCounts(key=dimension.key, label=dimension.label, groups=(*kept, merged))
+
+
 def fairness_table(
     dimension: DimensionCounts,
     rates: Sequence[RateSpec] = DEFAULT_RATES,
@@ -477,7 +513,12 @@ def fairness_table(
     groups = dimension.groups
     keys = [group.key for group in groups]
     columns = {
-        measure: suppress_column([group.count(measure) for group in groups], keys, threshold)
+        measure: suppress_column(
+            [group.count(measure) for group in groups],
+            keys,
+            threshold,
+            keep=reference_group(groups).key,
+        )
         for measure in MEASURES
     }
     totals = {measure: sum(group.count(measure) for group in groups) for measure in MEASURES}

@@ -22,6 +22,8 @@ CHARTED_RATE = "flagged_per_head"
 class FairnessView:
     table: FairnessTable
     chart: SafeString
+    # The same table for each detector's flags alone, by detector name.
+    by_detector: list[tuple[str, FairnessTable]]
 
 
 def oversight_context(
@@ -35,13 +37,22 @@ def oversight_context(
     figures: OversightFigures = oversight_figures(first, last)
     fairness = []
     for dimension in figures.dimensions:
-        table = fairness_table(dimension)
+        overall = dimension.overall
+        table = fairness_table(overall)
         chart = disparity_chart(
             disparity_bars(table, CHARTED_RATE),
-            chart_id=f"disparity-{dimension.key.replace('_', '-')}",
-            title=f"{dimension.label}: subjects flagged per head, against the reference group",
+            chart_id=f"disparity-{overall.key.replace('_', '-')}",
+            title=f"{overall.label}: subjects flagged per head, against the reference group",
         )
-        fairness.append(FairnessView(table=table, chart=mark_safe(chart)))  # noqa: S308 - escaped
+        fairness.append(
+            FairnessView(
+                table=table,
+                chart=mark_safe(chart),  # noqa: S308 - every label is escaped by the chart
+                by_detector=[
+                    (name, fairness_table(counts)) for name, counts in dimension.by_detector.items()
+                ],
+            )
+        )
     detectors = [row for row in figures.detectors if row.leads or row.flags]
     precision = (
         mark_safe(  # noqa: S308 - every label is escaped by the chart

@@ -216,7 +216,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--subjects", type=int, default=3000, help="force size (3000)")
+        parser.add_argument("--subjects", type=int, default=6000, help="force size (6000)")
         parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
         parser.add_argument(
             "--data-dir",
