@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from casework.models import Case, CaseStatus, Outcome
+from casework.models import Case, CaseFlag, CaseStatus, Outcome
 from casework.outcomes import OutcomeClass, outcome_class_of
 from flags.models import EqualityProfile, Flag, Subject
 from reports.figures import (
@@ -20,6 +20,7 @@ from reports.figures import (
     bounds,
     dimension_counts,
     oversight_figures,
+    policies_in_force,
     spread,
 )
 from tests.appeals.conftest import World, flagged_subject, overtime_flags
@@ -79,23 +80,27 @@ def test_the_fairness_counts_agree_with_a_count_of_the_rows(
 
     for dimension in DIMENSIONS:
         found = dimension_counts(dimension, start, end)
-        computed = {group.key: group for group in found.overall.groups}
-        expected = reference_counts(dimension.path, start, end)
-        assert set(computed) == set(expected), dimension.key
-        for key, counts in expected.items():
-            group = computed[key]
-            assert (
-                group.headcount,
-                group.flagged,
-                group.cases_opened,
-                group.adverse,
-                group.confirmed,
-                group.wrong,
-            ) == counts, (dimension.key, key)
+        for detector, counted in [(None, found.overall), *found.by_detector.items()]:
+            computed = {group.key: group for group in counted.groups}
+            expected = reference_counts(dimension.path, start, end, detector)
+            for key, counts in expected.items():
+                group = computed[key]
+                assert (
+                    group.headcount,
+                    group.flagged,
+                    group.cases_opened,
+                    group.adverse,
+                    group.confirmed,
+                    group.wrong,
+                ) == counts, (dimension.key, detector, key)
+            assert set(computed) == set(expected), (dimension.key, detector)
 
 
-def reference_counts(path: str, start: Any, end: Any) -> dict[str, tuple[int, ...]]:
-    """The same definitions, computed the slow way: every person, flag and case read."""
+def reference_counts(
+    path: str, start: Any, end: Any, detector: str | None = None
+) -> dict[str, tuple[int, ...]]:
+    """The same definitions, computed the slow way: every person, flag and case read; for one
+    detector (by name), its flags and the cases they count towards."""
 
     def group_of(subject: Subject) -> str:
         value: Any = subject
@@ -111,14 +116,23 @@ def reference_counts(path: str, start: Any, end: Any) -> dict[str, tuple[int, ..
         if subject.pk not in with_profile:
             subject.__dict__["equality"] = None
     headcount = Counter(group_of(s) for s in people.values() if s.active)
-    flagged_people = {f.subject_id for f in Flag.objects.all() if start <= f.received_at < end}
+    flagged_people = {
+        f.subject_id
+        for f in Flag.objects.select_related("detector")
+        if start <= f.received_at < end and detector in (None, f.detector.name)
+    }
+    detector_cases = {
+        link.case_id
+        for link in CaseFlag.objects.select_related("flag__detector")
+        if detector in (None, link.flag.detector.name)
+    }
     flagged = Counter(group_of(people[pk]) for pk in flagged_people)
     opened: Counter[str] = Counter()
     adverse: Counter[str] = Counter()
     confirmed: Counter[str] = Counter()
     wrong: Counter[str] = Counter()
     for case in Case.objects.select_related("referral_result"):
-        if not start <= case.opened_at < end:
+        if not start <= case.opened_at < end or case.pk not in detector_cases:
             continue
         key = group_of(people[case.subject_id])
         opened[key] += 1
@@ -154,3 +168,56 @@ def test_a_period_is_whole_days_in_the_forces_time_zone() -> None:
     # The clocks go forward that night: the day is 23 hours long.
     assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
     assert timezone.localtime(end).date() == date(2026, 3, 30)
+
+
+def test_a_correction_shows_as_a_wrong_lead_and_an_upheld_challenge_of_its_detector(
+    world: World,
+) -> None:
+    from appeals import services as appeals_services
+    from tests.appeals.conftest import file_inaccurate
+
+    challenge = file_inaccurate(world, world.records[0])
+    steward = world.actor("dan.steward")
+    appeals_services.acknowledge_challenge(challenge.pk, actor=steward, no_conflict_declared=True)
+    appeals_services.decide_challenge(
+        challenge.pk,
+        appeals_services.Adjudication(
+            finding="upheld",
+            reasons="The payroll export shows no such claim: keyed against the wrong person.",
+            remedy="withdrawn",
+            no_conflict_declared=True,
+        ),
+        actor=steward,
+    )
+
+    figures = oversight_figures(FIRST, LAST)
+
+    assert figures.cases.leads == 1
+    assert figures.cases.classes[OutcomeClass.WRONG] == 1
+    [detector] = figures.detectors
+    assert (detector.flags, detector.people, detector.leads) == (2, 1, 1)
+    assert detector.classes[OutcomeClass.WRONG] == 1
+    assert (detector.challenges_decided, detector.challenges_upheld) == (1, 1)
+    assert detector.precision.precision == 0.0
+    challenges = figures.challenges
+    assert (challenges.filed, challenges.acknowledged, challenges.decided, challenges.upheld) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert challenges.acknowledged_in_time == challenges.decided_in_time == 1
+
+
+def test_the_policies_in_force_are_those_active_at_any_time_in_the_period() -> None:
+    from casework.models import ThresholdPolicy
+
+    policy = ThresholdPolicy.objects.get()  # the migrations' first policy, active since then
+    assert policy.activated_at is not None
+    day = timezone.localtime(policy.activated_at).date()
+
+    during = policies_in_force(*bounds(day, day + timedelta(days=1)))
+    before = policies_in_force(*bounds(day - timedelta(days=30), day - timedelta(days=1)))
+
+    assert [(row.version, row.status) for row in during] == [(1, "Active")]
+    assert before == []
