@@ -42,6 +42,7 @@ print(json.dumps({
     "silenced": settings.SILENCED_SYSTEM_CHECKS,
     "token_days": [settings.API_TOKEN_DEFAULT_DAYS, settings.API_TOKEN_MAX_DAYS],
     "renderers": settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
+    "storages": {name: settings.STORAGES[name] for name in ("private", "reports")},
 }))
 """
 
@@ -156,6 +157,36 @@ def test_with_a_broker_celery_tasks_are_queued() -> None:
     shown = settings_with(SECRET_KEY="k", CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
 
     assert (shown["broker"], shown["eager"]) == ("redis://127.0.0.1:6379/0", False)
+
+
+def test_attachments_and_reports_are_local_private_files_by_default() -> None:
+    shown = settings_with(SECRET_KEY="k")
+
+    assert shown["storages"]["private"]["BACKEND"] == "appeals.attachments.PrivateFileSystemStorage"
+    assert shown["storages"]["reports"]["BACKEND"] == "reports.storage.ReportFileSystemStorage"
+    assert shown["storages"]["reports"]["OPTIONS"]["file_permissions_mode"] == 0o600
+
+
+def test_a_bucket_takes_attachments_and_reports_for_web_and_worker_machines_alike() -> None:
+    shown = settings_with(
+        SECRET_KEY="k",
+        FILES_S3_BUCKET="scrutiny-files",
+        FILES_S3_ENDPOINT_URL="https://s3.internal:9000",
+        FILES_S3_REGION="eu-west-2",
+    )
+
+    for name, prefix in (("private", "attachments"), ("reports", "reports")):
+        storage = shown["storages"][name]
+        assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+        assert storage["OPTIONS"] == {
+            "bucket_name": "scrutiny-files",
+            "endpoint_url": "https://s3.internal:9000",
+            "region_name": "eu-west-2",
+            "location": prefix,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        }
 
 
 def test_production_serves_https_only_and_says_so_for_a_year() -> None:

@@ -174,6 +174,9 @@ def test_an_oversight_report_names_nobody(world: World) -> None:
     assert "Detectors" in text
     assert "Fairness" in text
     assert "Verified: every one of the" in " ".join(text.split())
+    # A small force: its fairness counts are small, and printed as suppressed.
+    assert "suppressed" in text
+    assert "A count from 1 to 9, not shown" in " ".join(text.split())
     assert world.subject.name not in text
     assert world.subject.staff_number not in text
 
