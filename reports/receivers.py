@@ -52,7 +52,7 @@ def supersede_reports(
         touched |= Q(kind=ReportKind.OVERSIGHT, period_start__lte=last, period_end__gte=first)
     reports = [
         report
-        for report in Report.objects.select_for_update()
+        for report in Report.objects.select_for_update(of=("self",))
         .filter(touched, status=ReportStatus.DONE)
         .select_related("subject__user", "requested_by")
         .order_by("pk")

@@ -166,7 +166,11 @@ def params_of(report: Report) -> dict[str, Any]:
 def _start(report_id: int) -> Report | None:
     """Mark the report rendering and count the attempt; None if it needs nothing more."""
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("requested_by").get(pk=report_id)
+        report = (
+            Report.objects.select_for_update(of=("self",))
+            .select_related("requested_by")
+            .get(pk=report_id)
+        )
         if report.status not in UNFINISHED:
             return None
         report.status = ReportStatus.RENDERING
@@ -189,8 +193,11 @@ def _progress(report_id: int, progress: int, step: str) -> None:
 
 def _read(report: Report, grant: Allowed, build: Builder) -> tuple[Document, Snapshot]:
     """The document, read with the chain's head in one consistent view of the data."""
+    # Its own transaction, where rendering has one (the worker): inside a caller's, that
+    # transaction's view is the one read.
+    own = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if own and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = current_snapshot()
