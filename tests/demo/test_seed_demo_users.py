@@ -1,5 +1,6 @@
 """``manage.py seed_demo_users``: a sign-in and an API token per role, kept from run to run."""
 
+import hashlib
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -27,6 +28,7 @@ from demo.management.commands.seed_demo_users import (
     read_sign_ins,
 )
 from flags.models import Category, EvidenceRecord, EvidenceStatus, Flag, FlagStatus, Subject
+from reports.models import Report, ReportKind, ReportStatus
 from tests.factories import CaseFactory, FlagFactory, InactiveSubjectFactory, SubjectFactory
 from tokens.models import ApiToken, TokenKind
 from tokens.services import live_token_with_prefix, revoke_token
@@ -39,6 +41,13 @@ def demo_mode(settings: Any, frozen_today: Any) -> None:
     """As ``make demo`` runs it: DEBUG on, and a new case's notice due at once."""
     settings.DEBUG = True
     settings.SUBJECT_NOTICE_DELAY_HOURS = 0
+
+
+@pytest.fixture(autouse=True)
+def private_root(settings: Any, tmp_path: Path) -> Path:
+    """The reports the command leaves are stored here, not in the project's own var/."""
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
+    return settings.PRIVATE_FILES_ROOT
 
 
 @pytest.fixture
@@ -352,8 +361,61 @@ def test_a_second_run_keeps_every_password_and_token_and_posts_nothing(
     assert get_user_model().objects.get(username="subject1").subject == register
 
 
+def seed_committing(users_file: Path) -> dict[str, SignIn]:
+    """Seed as ``make demo`` does, outside a transaction: what waits for the commit (the
+    reports' rendering, with no broker) runs, as a test's own transaction never commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return seed(users_file)
+
+
+def test_the_demo_leaves_a_finished_oversight_report_and_disclosure_pack_to_download(
+    tmp_path: Path, register: Subject, frozen_today: Any
+) -> None:
+    sign_ins = seed_committing(tmp_path / "users")
+
+    oversight = Report.objects.get(requested_by__username="oversight1")
+    assert oversight.kind == ReportKind.OVERSIGHT
+    assert (oversight.period_start, oversight.period_end) == (
+        frozen_today - timedelta(days=364),
+        frozen_today,
+    )
+    pack = Report.objects.get(requested_by__username="subject1")
+    assert pack.kind == ReportKind.DISCLOSURE
+    assert pack.subject == register
+    assert Report.objects.count() == 2
+    for report in (oversight, pack):
+        assert report.status == ReportStatus.DONE, report.error
+        username = report.requested_by.username
+        client = signed_in(username, sign_ins[username].password)
+        assert f"Report {report.pk}" in client.get("/reports/").content.decode()
+        response = client.get(f"/reports/{report.pk}/file")
+        assert response.status_code == 200, username
+        content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        assert content.startswith(b"%PDF")
+        assert hashlib.sha256(content).hexdigest() == report.sha256
+    completed = AuditEvent.objects.filter(action="report.completed")
+    assert sorted(int(event.target_id) for event in completed) == sorted([oversight.pk, pack.pk])
+
+
+def test_a_second_run_asks_for_no_report_a_user_already_has(
+    tmp_path: Path, register: Subject, time_machine: Any
+) -> None:
+    users_file = tmp_path / "users"
+    seed_committing(users_file)
+    before = {report.pk: report.status for report in Report.objects.all()}
+    events = AuditEvent.objects.count()
+    time_machine.shift(timedelta(days=40))
+
+    seed_committing(users_file)
+
+    assert {report.pk: report.status for report in Report.objects.all()} == before
+    assert set(before.values()) == {ReportStatus.DONE}
+    assert AuditEvent.objects.count() == events
+
+
 def counts() -> dict[str, int]:
     return {
+        "reports": Report.objects.count(),
         "audit events": AuditEvent.objects.count(),
         "tokens": people_tokens(),
         "flags": Flag.objects.count(),

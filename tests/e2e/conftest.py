@@ -76,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A seeded Scrutiny on a fresh database of the run's kind, served by gunicorn."""
     directory = tmp_path_factory.mktemp("e2e")
     with fresh_database(directory) as database_url:
-        env = base_environment(database_url)
+        env = base_environment(database_url, directory / "private")
         passwords = seed(env, directory, timings)
         with running_server(env, directory / "server.log", timings) as base_url:
             yield Site(base_url=base_url, passwords=passwords)

@@ -42,6 +42,7 @@ ISOLATED_VARIABLES = (
     "SECRET_KEY_FILE",
     "CELERY_BROKER_URL",
     "CELERY_BROKER_URL_FILE",
+    "PRIVATE_FILES_ROOT",
 )
 
 
@@ -68,10 +69,13 @@ class SetUpTimings:
             self.steps[step] = time.perf_counter() - started
 
 
-def base_environment(database_url: str) -> dict[str, str]:
+def base_environment(database_url: str, private_root: Path) -> dict[str, str]:
+    """The server's environment: its own database and key, and its own directory for private
+    files (challenge attachments, rendered reports), so that nothing lands in the project's."""
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED_VARIABLES}
     env["DATABASE_URL"] = database_url
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env["PRIVATE_FILES_ROOT"] = str(private_root)
     return env
 
 

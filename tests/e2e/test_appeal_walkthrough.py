@@ -13,7 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.appeals.test_attachments import pdf
 from tests.e2e.axe import assert_accessible
-from tests.e2e.pages import sign_in, sign_out
+from tests.e2e.pages import sign_in, sign_out, submit_rendering
 from tests.e2e.server import Site
 
 SUBJECT = "subject1"
@@ -113,7 +113,10 @@ def take_and_uphold(page: Page, challenge_id: str, case_id: str) -> None:
     page.get_by_label("Withdraw the record", exact=True).check()
     page.get_by_label("Your reasons").fill(REASONS)
     page.get_by_label(DECLARATION).check()
-    page.get_by_role("button", name="Decide this challenge").click()
+    # The withdrawn record is in data the demo's reports used (the subject's disclosure pack, and
+    # the oversight report of the year): they are superseded, and their marked editions rendered
+    # in the request.
+    submit_rendering(page, page.get_by_role("button", name="Decide this challenge"))
     message = success(page)
     expect(message).to_contain_text(f"You decided challenge {challenge_id}: upheld.")
     expect(message).to_contain_text("The record was withdrawn")

@@ -19,6 +19,14 @@ has acted on the subject's case, so either senior reviewer may decide an escalat
 challenge is made here: the subject appoints the representative, and files a challenge, in the
 demo. Running it again keeps every password and token in the users file that still works, and
 replaces only those that do not; subject1 stays linked to the person they already are.
+
+Last, it leaves two reports to download from ``/reports/``, each asked for through
+``reports.services.request_report`` as the person would: an oversight report of the last 365 days
+(to today) for ``oversight1``, and ``subject1``'s disclosure pack of their own record. With no
+broker each renders in-process as soon as its request commits, so they are finished when the
+command ends; with ``CELERY_BROKER_URL`` set they are queued for the worker. A user who already has
+a report of that kind, finished or on its way (anything but failed), is asked for nothing new, so a
+second run adds none.
 """
 
 import enum
@@ -42,6 +50,9 @@ from demo.private_files import write_private
 from detectors.extracts import OVERTIME_SYSTEM
 from flags.models import Category, Detector, RecordType, Subject
 from flags.services import ItemOutcome, ingest_flags, register_detector
+from reports.errors import ReportError
+from reports.models import Report, ReportKind, ReportStatus
+from reports.services import request_report
 from tokens.services import TokenRefused, find_token, revoke_token
 
 STANDARDS_UNIT = "Professional Standards"
@@ -95,6 +106,10 @@ DEMO_DETECTOR_DESCRIPTION = (
 )
 DEMO_DETECTOR_VERSION = "1.0.0"
 DEMO_RULE = "payroll.overtime_on_leave"
+# The reports the demo leaves to download: who asks for which kind.
+DEMO_REPORTS = (("oversight1", ReportKind.OVERSIGHT), (DEMO_SUBJECT, ReportKind.DISCLOSURE))
+# The oversight report's period, as the oversight dashboard's default: the last 365 days to today.
+DEMO_PERIOD_DAYS = 365
 # Under the demo policy two overtime flags scoring 0.6 or more within 180 days open a case, and
 # one alone (below its single-flag score of 0.9) does not.
 DEMO_SCORE = 0.7
@@ -332,6 +347,8 @@ class Command(BaseCommand):
                 raise CommandError(f"{demo_user.username}: {exc}") from exc
         write_private(users_file, "\n".join([HEADER, *(s.line() for s in sign_ins)]) + "\n")
         self.stdout.write(f"Demo sign-ins and API tokens for each role are in {users_file}.")
+        for username, kind in DEMO_REPORTS:
+            self._ask_for_report(username, kind)
 
     def _demo_subject(self) -> Subject | None:
         subject_user = get_user_model().objects.filter(username=DEMO_SUBJECT).first()
@@ -405,3 +422,45 @@ class Command(BaseCommand):
         return create_user(
             demo_user.username, role=demo_user.role, subject=person, password=password, actor=actor
         )
+
+    def _ask_for_report(self, username: str, kind: ReportKind) -> None:
+        """Ask for a report of ``kind`` as ``username``, unless they have one already that is
+        finished or on its way. Rendered in-process with no broker, once the request commits."""
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return
+        has_one = (
+            Report.objects.filter(requested_by=user, kind=kind)
+            .exclude(status=ReportStatus.FAILED)
+            .exists()
+        )
+        if has_one:
+            return
+        params = demo_report_params(kind, user)
+        if params is None:
+            self.stderr.write(
+                f"{username} has no record of their own in the register: no "
+                f"{kind.label.lower()} was asked for."
+            )
+            return
+        try:
+            report = request_report(kind, params, user=user)
+        except ReportError as exc:
+            self.stderr.write(f"{username} could not ask for a {kind.label.lower()}: {exc}")
+            return
+        report.refresh_from_db()
+        self.stdout.write(
+            f"{username} asked for report {report.pk}, a {kind.label.lower()}: "
+            f"{report.get_status_display().lower()}."
+        )
+
+
+def demo_report_params(kind: ReportKind, user: User) -> dict[str, Any] | None:
+    """What ``user``'s demo report of ``kind`` is of: the last DEMO_PERIOD_DAYS days to today, or
+    their own record (None if they have none)."""
+    if kind == ReportKind.OVERSIGHT:
+        today = timezone.localdate()
+        first = today - timedelta(days=DEMO_PERIOD_DAYS - 1)
+        return {"from": first.isoformat(), "to": today.isoformat()}
+    own = Subject.objects.filter(user=user).first()
+    return None if own is None else {"subject": own.pk}
