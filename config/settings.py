@@ -541,7 +541,9 @@ REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
 REPORT_MAX_UNFINISHED_PER_PERSON = env.int("REPORT_MAX_UNFINISHED_PER_PERSON", default=5)
 # A render still running after REPORT_RENDER_SOFT_TIME_LIMIT seconds is interrupted: a failed
 # attempt, tried again while attempts are left. One that does not stop by REPORT_RENDER_TIME_LIMIT
-# has its worker process killed and its message put back for another try.
+# has its worker process killed and its message put back for another try. Celery writes both into
+# the message, from the settings of the process that queues it (the web process), so give every
+# process the same values.
 REPORT_RENDER_SOFT_TIME_LIMIT = env.int("REPORT_RENDER_SOFT_TIME_LIMIT", default=600)
 REPORT_RENDER_TIME_LIMIT = env.int("REPORT_RENDER_TIME_LIMIT", default=660)
 if not 0 < REPORT_RENDER_SOFT_TIME_LIMIT < REPORT_RENDER_TIME_LIMIT:

@@ -6,7 +6,8 @@ through the services in transactions that really commit. Workers are killed with
 report renders: the pool process alone (its parent puts the message back: reject on worker lost),
 or the whole worker (Redis hands the unacknowledged message to the next worker once the
 visibility timeout has passed). Either way the report is finished once: one file, one completion
-event, and an audit chain that verifies.
+event, and an audit chain that verifies. A task delivered again for a finished report does
+nothing, and a render past its soft time limit is stopped and recorded as failed.
 
 PostgreSQL only: the worker is another process, and sees only what the test commits. Redis is
 TEST_CELERY_BROKER_URL (redis://127.0.0.1:6379/11 by default), emptied before and after each
@@ -417,3 +418,30 @@ def test_a_task_delivered_again_for_a_finished_report_changes_nothing(
     after = report_row(report)
     assert (after.status, after.attempts, after.sha256) == (ReportStatus.DONE, 1, done.sha256)
     assert_finished_once(after, private_root)
+
+
+def test_a_render_past_its_time_limit_is_stopped_and_recorded_as_failed(
+    slow_pack: World, broker: redis.Redis, workers: Workers, private_root: Path
+) -> None:
+    report = ask_for_disclosure(slow_pack)
+    # The time limits travel in the message, from the process that queues the task: here, as
+    # from a web process whose REPORT_RENDER_SOFT_TIME_LIMIT is a second, for a pack that takes
+    # several.
+    broker.flushdb()
+    with sending_to_workers():
+        app.send_task(TASK, args=[report.pk], soft_time_limit=1, time_limit=60)
+    worker = workers.start(REPORT_MAX_ATTEMPTS="1")
+
+    failed = wait_for(
+        "the render to be stopped",
+        lambda: row if (row := report_row(report)).status == ReportStatus.FAILED else None,
+        worker,
+    )
+
+    assert failed.attempts == 1
+    assert "SoftTimeLimitExceeded" in failed.error
+    assert files_in_folder(report, private_root) == []
+    event = AuditEvent.objects.get(action="report.failed", target_id=str(report.pk))
+    assert event.data["attempts"] == 1
+    assert not AuditEvent.objects.filter(action="report.completed").exists()
+    assert "Audit chain intact" in verify_audit()
