@@ -93,3 +93,23 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) node_modules .env static/dist scrutiny.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+# A Celery worker, and Celery beat, for running with a broker (README: "Running a real worker"):
+# set CELERY_BROKER_URL, in the environment or .env, e.g. redis://127.0.0.1:6379/0, and run each
+# in a terminal of its own beside the site. Beat is a process of its own, one per deployment,
+# never a worker's -B: with two workers, both would send everything it schedules.
+.PHONY: worker beat
+WITH_BROKER := import django; django.setup(); from django.conf import settings; \
+	raise SystemExit(settings.CELERY_TASK_ALWAYS_EAGER and "Set CELERY_BROKER_URL (in the \
+	environment or .env), e.g. redis://127.0.0.1:6379/0: without a broker, tasks run in the \
+	process that queues them and a worker would have nothing to do.")
+worker: export DJANGO_SETTINGS_MODULE = config.settings
+worker: install .env
+	@$(BIN)/python -c '$(WITH_BROKER)'
+	$(BIN)/celery -A config worker --loglevel=info
+
+beat: export DJANGO_SETTINGS_MODULE = config.settings
+beat: install .env
+	@$(BIN)/python -c '$(WITH_BROKER)'
+	mkdir -p var
+	$(BIN)/celery -A config beat --loglevel=info --schedule var/celerybeat-schedule

@@ -336,6 +336,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Workers (`make worker`). A pool process is replaced after CELERY_WORKER_MAX_TASKS_PER_CHILD
+# tasks, or after a task that leaves it above CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB resident, so
+# that the memory WeasyPrint takes for a large report goes back to the system.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=400_000)
+# Tasks are acknowledged once they finish. A pool process that dies mid-task has its message put
+# back at once by its worker (reject on worker lost); where the whole worker dies (SIGKILL, a lost
+# machine), Redis hands the unacknowledged message to another worker after
+# CELERY_VISIBILITY_TIMEOUT seconds. Keep that above the longest task (a report's hard time
+# limit, below): a message still being worked on past it is delivered a second time, which a
+# report's rendering survives (it is idempotent) but which wastes a render. Workers look for such
+# messages ten times per timeout, and at least once a minute.
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility_timeout,
+    "unacked_restore_interval": max(1, min(60, _visibility_timeout // 10)),
+    "unacked_restore_throttle": 1,
+}
 
 # The largest ingest batch a detector may send, in flags.
 INGEST_MAX_BATCH = 1000
@@ -524,5 +542,16 @@ REPORT_MAX_UNFINISHED_PER_PERSON = env.int("REPORT_MAX_UNFINISHED_PER_PERSON", d
 # Where a fresh report may be asked for (the site's /reports/ page, as an absolute URL), printed
 # on a superseded report's banner; empty: the banner names the Reports page in words.
 REPORTS_URL = env.str("REPORTS_URL", default="")
+# A render still running after REPORT_RENDER_SOFT_TIME_LIMIT seconds is interrupted: a failed
+# attempt, tried again while attempts are left. One that does not stop by REPORT_RENDER_TIME_LIMIT
+# has its worker process killed and its message put back for another try. Celery writes both into
+# the message, from the settings of the process that queues it (the web process), so give every
+# process the same values.
+REPORT_RENDER_SOFT_TIME_LIMIT = env.int("REPORT_RENDER_SOFT_TIME_LIMIT", default=600)
+REPORT_RENDER_TIME_LIMIT = env.int("REPORT_RENDER_TIME_LIMIT", default=660)
+if not 0 < REPORT_RENDER_SOFT_TIME_LIMIT < REPORT_RENDER_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "REPORT_RENDER_SOFT_TIME_LIMIT must be positive and below REPORT_RENDER_TIME_LIMIT."
+    )
 # An oversight report's period may span at most this many days.
 REPORT_MAX_PERIOD_DAYS = env.int("REPORT_MAX_PERIOD_DAYS", default=3 * 366)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from reports import services
 from reports.documents import build_document, document_to_pdf
@@ -11,7 +12,19 @@ from reports.documents import build_document, document_to_pdf
 RETRY_FIRST_DELAY = 10
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+# A render past its soft time limit is interrupted inside (SoftTimeLimitExceeded: a failed
+# attempt, as any other error is); past the hard one its pool process is killed and, rather than
+# being acknowledged as a failure, the message is put back (acks_on_timeout=False), as it is when
+# the process dies of anything else (reject_on_worker_lost).
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    acks_on_timeout=False,
+    soft_time_limit=settings.REPORT_RENDER_SOFT_TIME_LIMIT,
+    time_limit=settings.REPORT_RENDER_TIME_LIMIT,
+    max_retries=None,
+)
 def render_report(self: Any, report_id: int) -> str:
     """Render a report. Safe to run again for the same report: a finished one is left alone, and
     the services bound the attempts (REPORT_MAX_ATTEMPTS), so the retries here need no bound of
