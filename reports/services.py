@@ -173,6 +173,11 @@ def _start(report_id: int) -> Report | None:
         )
         if report.status not in UNFINISHED:
             return None
+        if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
+            # Every attempt so far ended with its worker (killed, out of memory, over the hard
+            # time limit) before it could count as failed: give up as after any other failure.
+            _fail(report, f"Rendering stopped its worker {report.attempts} times.")
+            return None
         report.status = ReportStatus.RENDERING
         report.attempts += 1
         report.started_at = timezone.now()
@@ -341,16 +346,24 @@ def _give_up(report_id: int, error: str, *, attempts_left: bool) -> str:
             report.status, report.step = ReportStatus.QUEUED, "Waiting to try again"
             save_with_history(report, actor=actor, reason="attempt failed")
             return "retry"
-        report.status, report.step = ReportStatus.FAILED, "Failed"
-        report.finished_at = timezone.now()
-        save_with_history(report, actor=actor, reason="given up")
-        log.record(
-            audit_actions.REPORT_FAILED,
-            report,
-            actor=actor,
-            data={"attempts": report.attempts, "error": report.error},
-        )
+        _fail(report, report.error)
     return "failed"
+
+
+def _fail(report: Report, error: str) -> None:
+    """Mark ``report`` failed for good, with its event: inside the caller's transaction, the row
+    locked."""
+    actor = system_actor()
+    report.status, report.step = ReportStatus.FAILED, "Failed"
+    report.error = error[:2000]
+    report.finished_at = timezone.now()
+    save_with_history(report, actor=actor, reason="given up")
+    log.record(
+        audit_actions.REPORT_FAILED,
+        report,
+        actor=actor,
+        data={"attempts": report.attempts, "error": report.error},
+    )
 
 
 # --- handing over -------------------------------------------------------------------------------

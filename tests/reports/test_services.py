@@ -316,3 +316,21 @@ def test_the_pack_withholds_other_peoples_data_and_says_where_and_why(
     assert f"evidence record {item['source_system']} {item['record_id']}" in " ".join(text.split())
     # Fay's own identifiers are hers to see.
     assert world.subject.staff_number in text
+
+
+def test_a_report_whose_every_attempt_killed_its_worker_is_given_up(
+    world: World, settings: Any, private_root: Path
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.REPORT_MAX_ATTEMPTS = 3
+    report = ask(world, "fay.flagged", "disclosure", {"subject": world.subject.pk})
+    # Three deliveries, each ending with its worker before it could count as failed.
+    Report.objects.filter(pk=report.pk).update(status=ReportStatus.RENDERING, attempts=3)
+
+    services.render(report.pk, build_document, document_to_pdf)
+
+    report.refresh_from_db()
+    assert (report.status, report.attempts) == (ReportStatus.FAILED, 3)
+    assert "stopped its worker 3 times" in report.error
+    assert AuditEvent.objects.get(action="report.failed").data["attempts"] == 3
+    assert files_of(report, private_root) == []
