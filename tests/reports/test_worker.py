@@ -304,10 +304,13 @@ def files_in_folder(report: Report, private_root: Path) -> list[str]:
 
 
 def assert_finished_once(report: Report, private_root: Path) -> None:
-    """One file, named by its SHA-256, holding what the row says; one completion event; the
-    chain intact."""
+    """One file, named by its SHA-256, holding what the row says (with the HTML it was rendered
+    from beside it); one completion event; the chain intact."""
     assert report.status == ReportStatus.DONE
-    assert files_in_folder(report, private_root) == [f"{report.sha256}.pdf"]
+    assert files_in_folder(report, private_root) == [
+        f"{report.sha256}.html",
+        f"{report.sha256}.pdf",
+    ]
     with report_storage().open(report.stored_name, "rb") as file:
         content = file.read()
     assert content.startswith(b"%PDF-")
