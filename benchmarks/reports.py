@@ -31,10 +31,8 @@ and the database is left as built:
 Celery queues nothing: the rendering is called in process, the request's ``delay_on_commit`` is
 never sent (the transaction never commits, and the child sets CELERY_TASK_ALWAYS_EAGER off).
 The files go to a temporary PRIVATE_FILES_ROOT, removed when the child ends. ``render`` reads
-in a REPEATABLE READ READ ONLY transaction of its own; inside the child's open transaction that
-statement cannot be issued (PostgreSQL allows it only as a transaction's first), so the child
-leaves that one statement out: nothing else writes to the database meanwhile, and the
-rendering reads the same rows either way.
+in a REPEATABLE READ READ ONLY transaction of its own when it has one; inside the child's open
+transaction it reads in that transaction's view instead, and nothing else writes meanwhile.
 
 The script prints each run and the median of --runs: the total time, WeasyPrint's time inside
 the render and alone, their ratio (each run's total over its WeasyPrint alone; the verdict is
@@ -260,15 +258,6 @@ def counting() -> Iterator[Counted]:
         yield counted
 
 
-def skip_isolation(
-    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
-) -> Any:
-    """Leave out render's SET TRANSACTION: the run's own transaction is already open."""
-    if sql.lstrip().upper().startswith("SET TRANSACTION"):
-        return None
-    return execute(sql, params, many, context)
-
-
 @dataclass
 class Captured:
     """What the render handed WeasyPrint, and what it gave back."""
@@ -382,14 +371,14 @@ def child(args: argparse.Namespace) -> None:
     try:
         pages.configure_django(args.database)
         from django.conf import settings
-        from django.db import connection, transaction
+        from django.db import transaction
 
         from config.celery import app
 
         settings.CELERY_TASK_ALWAYS_EAGER = False
         app.conf.task_always_eager = False
         measure = measure_oversight if args.child == "oversight" else measure_disclosure
-        with connection.execute_wrapper(skip_isolation), transaction.atomic():
+        with transaction.atomic():
             result = measure(args)
             transaction.set_rollback(True)
     finally:
