@@ -446,11 +446,11 @@ class Command(BaseCommand):
         try:
             report = request_report(kind, params, user=user)
         except ReportError as exc:
-            self.stderr.write(f"{username} could not ask for a {kind.label.lower()}: {exc}")
+            self.stderr.write(f"{username} could not ask for the {kind.label.lower()}: {exc}")
             return
         report.refresh_from_db()
         self.stdout.write(
-            f"{username} asked for report {report.pk}, a {kind.label.lower()}: "
+            f"{username} asked for report {report.pk} ({kind.label.lower()}): "
             f"{report.get_status_display().lower()}."
         )
 
