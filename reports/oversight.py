@@ -25,6 +25,13 @@ class FairnessView:
     # The same table for each detector's flags alone, by detector name.
     by_detector: list[tuple[str, FairnessTable]]
 
+    @property
+    def reference_label(self) -> str:
+        return next(
+            (row.label for row in self.table.groups if row.key == self.table.reference_key),
+            self.table.reference_key,
+        )
+
 
 def oversight_context(
     first: date, last: date, *, verify_up_to: int | None = None
