@@ -4,6 +4,7 @@ Views parse input, call one selector or service, and render. Every page that sho
 data writes an AccessEvent for each person shown.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,13 +127,51 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
+    actor = actor_for(request.user)
+    return _post_to_case(
+        request,
+        case_id,
+        ActionForm(request.POST),
+        "form",
+        lambda case, form: act_on_case(case.pk, form.as_request(), actor=actor),
+        done_message,
+    )
+
+
+@require_POST
+@login_required
+def referral_result(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A senior reviewer records what the investigating body concluded about a referred case."""
+    actor = actor_for(request.user)
+    return _post_to_case(
+        request,
+        case_id,
+        ReferralResultForm(request.POST),
+        "result_form",
+        lambda case, form: record_referral_result(case.pk, form.as_request(), actor=actor),
+        lambda row: (
+            f"You recorded the referral's result: {row.get_result_display().lower()}, "
+            f"concluded on {row.concluded_on:%-d %B %Y}."
+        ),
+    )
+
+
+def _post_to_case(
+    request: HttpRequest,
+    case_id: int,
+    form: Any,
+    form_name: str,
+    perform: Callable[[Case, Any], Any],
+    done: Callable[[Any], str],
+) -> HttpResponse:
+    """A form posted about a case: checked, carried out by the service, and answered with the
+    case page again, the problems beside their fields, or a redirect to it with ``done``."""
     _reviewer_only(request)
     case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-    form = ActionForm(request.POST)
     if not form.is_valid():
-        return _render_case(request, case, form=form, status=400)
+        return _render_case(request, case, **{form_name: form}, status=400)
     try:
-        decision = act_on_case(case.pk, form.as_request(), actor=actor_for(request.user))
+        result = perform(case, form)
     except ConflictOfInterest as exc:
         # Barred since the page was shown: answered as a case that does not exist, like any
         # case the viewer may not see.
@@ -140,41 +179,12 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
     except InvalidDecision as exc:
         for field, message in exc.problems.items():
             form.add_error(field or None, message)
-        return _render_case(request, case, form=form, status=exc.status_code)
+        return _render_case(request, case, **{form_name: form}, status=exc.status_code)
     except CaseActionError as exc:
         form.add_error(None, str(exc))
         refreshed = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-        return _render_case(request, refreshed, form=form, status=exc.status_code)
-    messages.success(request, done_message(decision))
-    return redirect("case-page", case_id=case.pk)
-
-
-@require_POST
-@login_required
-def referral_result(request: HttpRequest, case_id: int) -> HttpResponse:
-    """A senior reviewer records what the investigating body concluded about a referred case."""
-    _reviewer_only(request)
-    case = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-    form = ReferralResultForm(request.POST)
-    if not form.is_valid():
-        return _render_case(request, case, result_form=form, status=400)
-    try:
-        row = record_referral_result(case.pk, form.as_request(), actor=actor_for(request.user))
-    except ConflictOfInterest as exc:
-        raise Http404(selectors.no_such_case(case_id)) from exc
-    except InvalidDecision as exc:
-        for field, message in exc.problems.items():
-            form.add_error(field or None, message)
-        return _render_case(request, case, result_form=form, status=exc.status_code)
-    except CaseActionError as exc:
-        form.add_error(None, str(exc))
-        refreshed = selectors.case_for_review(case_id, request.user)  # type: ignore[arg-type]
-        return _render_case(request, refreshed, result_form=form, status=exc.status_code)
-    messages.success(
-        request,
-        f"You recorded the referral's result: {row.get_result_display().lower()}, concluded on "
-        f"{row.concluded_on:%-d %B %Y}.",
-    )
+        return _render_case(request, refreshed, **{form_name: form}, status=exc.status_code)
+    messages.success(request, done(result))
     return redirect("case-page", case_id=case.pk)
 
 
