@@ -6,6 +6,8 @@ answers 409, an unacceptable decision 422 (the error rule of config/api_errors.p
 serializers read the models and produce every answer, and the schema is generated from them.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import rules
@@ -486,25 +488,33 @@ class CaseTransitionView(APIView):
             recommendation_id=data.get("recommendation"),
             assign_to=data.get("assign_to", ""),
         )
-        try:
+        with case_refusals(case_id):
             decision = act_on_case(case.pk, decision_request, actor=actor_for(request.user))
-        except ConflictOfInterest as exc:
-            # Barred since the case was read: answered as any case the caller may not see.
-            raise Http404(selectors.no_such_case(case_id)) from exc
-        except InvalidDecision as exc:
-            fields = {field or "body": [message] for field, message in exc.problems.items()}
-            raise FieldErrors(fields, str(exc)) from exc
-        except CaseActionError as exc:
-            raise CaseRefused(exc) from exc
-        except DjangoValidationError as exc:  # a value the database cannot hold
-            problems = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            raise FieldErrors(field_messages(problems)) from exc
         case = selectors.case_for_review(case.pk, request.user)  # type: ignore[arg-type]
         record_case_views([case], actor=actor_for(request.user), channel="api", view="act_on_case")
         answer = TransitionOut(
             {"decision": decision, "case": case}, context=case_context(case, request)
         )
         return Response(answer.data, status=status.HTTP_201_CREATED)
+
+
+@contextmanager
+def case_refusals(case_id: int) -> Iterator[None]:
+    """Answer a casework service's refusal by the one error rule: a conflict declared since the
+    case was read as a missing case, a field at fault 422, a step the workflow refuses 409."""
+    try:
+        yield
+    except ConflictOfInterest as exc:
+        # Barred since the case was read: answered as any case the caller may not see.
+        raise Http404(selectors.no_such_case(case_id)) from exc
+    except InvalidDecision as exc:
+        fields = {field or "body": [message] for field, message in exc.problems.items()}
+        raise FieldErrors(fields, str(exc)) from exc
+    except CaseActionError as exc:
+        raise CaseRefused(exc) from exc
+    except DjangoValidationError as exc:  # a value the database cannot hold
+        problems = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise FieldErrors(field_messages(problems)) from exc
 
 
 class ReferralResultView(APIView):
@@ -559,15 +569,8 @@ class ReferralResultView(APIView):
             reasons=data["reasons"],
             no_conflict_declared=data["no_conflict_declared"],
         )
-        try:
+        with case_refusals(case_id):
             row = record_referral_result(case.pk, asked, actor=actor_for(request.user))
-        except ConflictOfInterest as exc:
-            raise Http404(selectors.no_such_case(case_id)) from exc
-        except InvalidDecision as exc:
-            fields = {field or "body": [message] for field, message in exc.problems.items()}
-            raise FieldErrors(fields, str(exc)) from exc
-        except CaseActionError as exc:
-            raise CaseRefused(exc) from exc
         case = selectors.case_for_review(case.pk, request.user)  # type: ignore[arg-type]
         record_case_views(
             [case], actor=actor_for(request.user), channel="api", view="record_referral_result"

@@ -164,3 +164,35 @@ def test_the_form_needs_its_csrf_token(world: World) -> None:
 
     assert response.status_code == 403
     assert not Report.objects.exists()
+
+
+def test_the_dashboard_shows_a_year_by_default_and_refuses_a_bad_period(world: World) -> None:
+    client = browser(world.people["olive.oversight"])
+
+    shown = client.get("/oversight/")
+    backwards = client.get(
+        "/oversight/",
+        {
+            "start_day": "2", "start_month": "2", "start_year": "2026",
+            "end_day": "1", "end_month": "2", "end_year": "2026",
+        },
+    )  # fmt: skip
+    future = client.get(
+        "/oversight/",
+        {
+            "start_day": "1", "start_month": "1", "start_year": "2026",
+            "end_day": "1", "end_month": "1", "end_year": "2099",
+        },
+    )  # fmt: skip
+
+    assert shown.status_code == 200
+    assert "What the figures count" in shown.content.decode()
+    assert "<svg" in shown.content.decode()
+    for refused, words in (
+        (backwards, "The period must end on or after the day it starts."),
+        (future, "The period cannot end after today."),
+    ):
+        assert refused.status_code == 400
+        text = refused.content.decode()
+        assert words in text
+        assert "What the figures count" not in text  # no figures for a period refused
