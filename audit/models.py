@@ -70,20 +70,30 @@ class AuditEvent(models.Model):
 
     def chain_fields(self) -> dict[str, Any]:
         """The fields the hash covers, in their canonical form."""
-        return {
-            "seq": self.seq,
-            "occurred_at": canonical_time(self.occurred_at),
-            "actor_user_id": self.actor_user_id,
-            "actor_username": self.actor_username,
-            "actor_role": self.actor_role,
-            "on_behalf_of_user_id": self.on_behalf_of_user_id,
-            "action": self.action,
-            "target_type": self.target_type,
-            "target_id": self.target_id,
-            "reason": self.reason,
-            "data": self.data,
-            "prev_hash": self.prev_hash,
-        }
+        return canonical_fields({name: getattr(self, name) for name in CHAIN_FIELDS})
+
+
+# The fields an event's hash covers: all but the hash itself.
+CHAIN_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "on_behalf_of_user_id",
+    "action",
+    "target_type",
+    "target_id",
+    "reason",
+    "data",
+    "prev_hash",
+)
+
+
+def canonical_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """An event's fields as read from the database, with its time made canonical (in place)."""
+    fields["occurred_at"] = canonical_time(fields["occurred_at"])
+    return fields
 
 
 class AccessEvent(models.Model):

@@ -309,17 +309,24 @@ def render_timed(report_id: int, profile: bool) -> tuple[dict[str, Any], Capture
     }, captured
 
 
-def weasyprint_alone(captured: Captured, result: dict[str, Any]) -> None:
+def weasyprint_alone(captured: Captured, result: dict[str, Any], keep_html: Path | None) -> None:
     """WeasyPrint's own time for the render's final HTML, rendered again; and whether it gave
     the same bytes (the reports are reproducible)."""
     from reports.rendering import render_pdf
 
     document, snapshot, identifier, first = captured.calls[0]
+    if keep_html is not None:
+        keep_html.write_text(document.html)
     again = render_pdf(
         document.html, snapshot=snapshot, title=document.title, identifier=identifier
     )
     result["weasy"] = again.seconds
     result["same_bytes"] = again.content == first.content
+
+
+def kept(args: argparse.Namespace) -> Path | None:
+    """Where this child writes its render's final HTML (--keep-html), if anywhere."""
+    return Path(args.keep_html, f"{args.child}.html") if args.keep_html else None
 
 
 def measure_oversight(args: argparse.Namespace) -> dict[str, Any]:
@@ -337,7 +344,7 @@ def measure_oversight(args: argparse.Namespace) -> dict[str, Any]:
         user=oversight_user(),
     )
     result, captured = render_timed(report.pk, args.profile)
-    weasyprint_alone(captured, result)
+    weasyprint_alone(captured, result, kept(args))
     with counting() as counted:
         started = time.perf_counter()
         oversight_figures(first, last)
@@ -359,7 +366,7 @@ def measure_disclosure(args: argparse.Namespace) -> dict[str, Any]:
     user, subject, shown = disclosure_requester(args.evidence, args.run)
     report = request_report("disclosure", {"subject": subject.pk}, user=user)
     result, captured = render_timed(report.pk, args.profile)
-    weasyprint_alone(captured, result)
+    weasyprint_alone(captured, result, kept(args))
     result.update(shown)
     return result
 
@@ -414,6 +421,8 @@ def run_child(args: argparse.Namespace, kind: str, run: int, *, profile: bool) -
     ]
     if profile:
         command.append("--profile")
+    if args.keep_html:
+        command += ["--keep-html", str(Path(args.keep_html).resolve())]
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = finished.stdout.splitlines()
     answer = [line for line in lines if line.startswith(RESULT_PREFIX)]
@@ -517,6 +526,9 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="check a reused database first")
     parser.add_argument("--profile", action="store_true", help="cProfile one more render of each")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--keep-html", metavar="DIR", default="", help="write each render's final HTML here"
+    )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()

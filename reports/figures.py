@@ -390,98 +390,128 @@ class DimensionFigures:
     by_detector: dict[str, DimensionCounts]
 
 
-def dimension_counts(dimension: Dimension, start: datetime, end: datetime) -> DimensionFigures:
-    """One dimension's groups, each with its headcount, people flagged in the period, and the
+def _profile(prefix: str) -> dict[str, Any]:
+    """A person's group in every dimension at once, as annotations named by dimension (``g_``
+    and the key, clear of the model's own fields): a person with no equality profile is in
+    "Not recorded"."""
+    return {
+        f"g_{dimension.key}": Coalesce(F(f"{prefix}{dimension.path}"), Value(NOT_RECORDED))
+        for dimension in DIMENSIONS
+    }
+
+
+PROFILE = [f"g_{dimension.key}" for dimension in DIMENSIONS]
+CASE_COUNTS = ("opened", "adverse", "confirmed", "wrong")
+
+
+def dimension_figures(start: datetime, end: datetime) -> list[DimensionFigures]:
+    """Every dimension's groups, each with its headcount, people flagged in the period, and the
     leads opened in it: adverse (concluded with management advice or a referral), confirmed and
     wrong; over every detector, and for each detector by itself. Five queries, whatever the number
-    of detectors, people or cases. A person with no equality profile is in "Not recorded"."""
+    of dimensions, detectors, people or cases.
 
-    def group(prefix: str) -> Any:
-        return Coalesce(F(f"{prefix}{dimension.path}"), Value(NOT_RECORDED))
-
-    headcount = dict(
+    Each query groups by the whole profile (rank, role, sickness, disability, ethnicity, sex and
+    working pattern together), so that the year's flags and cases are read once rather than once
+    per dimension; a dimension's groups are then sums over the profiles. The sums are exact, the
+    distinct counts among them: a person has one profile, and a case one subject, so the people
+    (or cases) counted under different profiles are different people (or cases)."""
+    headcount = (
         Subject.objects.filter(active=True)
-        .annotate(group=group(""))
-        .values("group")
+        .annotate(**_profile(""))
+        .values(*PROFILE)
         .annotate(n=Count("pk"))
-        .values_list("group", "n")
     )
     received = Flag.objects.filter(received_at__gte=start, received_at__lt=end).annotate(
-        group=group("subject__")
+        **_profile("subject__")
     )
-    flagged = dict(
-        received.values("group")
-        .annotate(n=Count("subject", distinct=True))
-        .values_list("group", "n")
+    flagged = received.values(*PROFILE).annotate(n=Count("subject", distinct=True))
+    flagged_by = received.values("detector__name", *PROFILE).annotate(
+        n=Count("subject", distinct=True)
     )
-    flagged_by = {
-        (row["detector__name"], row["group"]): row["n"]
-        for row in received.values("detector__name", "group").annotate(
-            n=Count("subject", distinct=True)
-        )
-    }
-    outcome = outcome_class_expression()
-    cases: dict[Any, Mapping[str, Any]] = {
-        row["group"]: row
-        for row in Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
-        .annotate(group=group("subject__"), outcome_class=outcome)
-        .values("group")
+    cases = (
+        Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        .annotate(**_profile("subject__"), outcome_class=outcome_class_expression())
+        .values(*PROFILE)
         .annotate(
             opened=Count("pk"),
             adverse=Count("pk", filter=Q(outcome__in=ADVERSE)),
             confirmed=Count("pk", filter=Q(outcome_class=OutcomeClass.CONFIRMED)),
             wrong=Count("pk", filter=Q(outcome_class=OutcomeClass.WRONG)),
         )
-    }
-    linked = outcome_class_expression("case__")
-    cases_by: dict[tuple[str, Any], Mapping[str, Any]] = {
-        (row["flag__detector__name"], row["group"]): row
-        for row in CaseFlag.objects.filter(case__opened_at__gte=start, case__opened_at__lt=end)
-        .annotate(group=group("case__subject__"), outcome_class=linked)
-        .values("flag__detector__name", "group")
+    )
+    cases_by = (
+        CaseFlag.objects.filter(case__opened_at__gte=start, case__opened_at__lt=end)
+        .annotate(**_profile("case__subject__"), outcome_class=outcome_class_expression("case__"))
+        .values("flag__detector__name", *PROFILE)
         .annotate(
             opened=Count("case", distinct=True),
             adverse=Count("case", distinct=True, filter=Q(case__outcome__in=ADVERSE)),
             confirmed=Count("case", distinct=True, filter=Q(outcome_class=OutcomeClass.CONFIRMED)),
             wrong=Count("case", distinct=True, filter=Q(outcome_class=OutcomeClass.WRONG)),
         )
+    )
+    # (detector or None for all, dimension, group) -> count, per measure.
+    tally: dict[str, Counter[tuple[str | None, str, Any]]] = {
+        measure: Counter() for measure in ("headcount", "flagged", *CASE_COUNTS)
     }
-    labels = dict(dimension.choices or [])
-    labels.setdefault(NOT_RECORDED, "Not recorded")
-    keys = sorted(set(headcount) | set(flagged) | set(cases), key=str)
 
-    def counts(
-        found: Mapping[Any, int], opened: Mapping[Any, Mapping[str, Any]]
-    ) -> DimensionCounts:
+    def add(rows: Iterable[Mapping[str, Any]], by: str | None, *measures: str) -> None:
+        """Add each row's counts to its group in every dimension, under its detector when the
+        rows are ``by`` one (the column naming it)."""
+        for row in rows:
+            of = row[by] if by else None
+            for dimension, name in zip(DIMENSIONS, PROFILE, strict=True):
+                for measure in measures:
+                    column = measure if measure in CASE_COUNTS else "n"
+                    tally[measure][of, dimension.key, row[name]] += row[column]
+
+    add(headcount, None, "headcount")
+    add(flagged, None, "flagged")
+    add(flagged_by, "detector__name", "flagged")
+    add(cases, None, *CASE_COUNTS)
+    add(cases_by, "flag__detector__name", *CASE_COUNTS)
+    detectors = sorted(
+        {of for of, _key, _group in tally["flagged"] if of is not None}
+        | {of for of, _key, _group in tally["opened"] if of is not None}
+    )
+
+    def counts(dimension: Dimension, of: str | None) -> DimensionCounts:
+        labels = dict(dimension.choices or [])
+        labels.setdefault(NOT_RECORDED, "Not recorded")
+        keys = sorted(
+            {
+                group
+                for measure in ("headcount", "flagged", "opened")
+                for (of, key, group) in tally[measure]
+                if key == dimension.key and of is None
+            },
+            key=str,
+        )
         return DimensionCounts(
             key=dimension.key,
             label=dimension.label,
             groups=tuple(
                 GroupCounts(
-                    key=str(key),
-                    label=str(labels.get(key, key)),
-                    headcount=headcount.get(key, 0),
-                    flagged=found.get(key, 0),
-                    cases_opened=opened.get(key, {}).get("opened", 0),
-                    adverse=opened.get(key, {}).get("adverse", 0),
-                    confirmed=opened.get(key, {}).get("confirmed", 0),
-                    wrong=opened.get(key, {}).get("wrong", 0),
+                    key=str(group),
+                    label=str(labels.get(group, group)),
+                    headcount=tally["headcount"][None, dimension.key, group],
+                    flagged=tally["flagged"][of, dimension.key, group],
+                    cases_opened=tally["opened"][of, dimension.key, group],
+                    adverse=tally["adverse"][of, dimension.key, group],
+                    confirmed=tally["confirmed"][of, dimension.key, group],
+                    wrong=tally["wrong"][of, dimension.key, group],
                 )
-                for key in keys
+                for group in keys
             ),
         )
 
-    detectors = sorted({name for name, _group in flagged_by} | {name for name, _ in cases_by})
-    return DimensionFigures(
-        overall=counts(flagged, cases),
-        by_detector={
-            name: counts(
-                {key: n for (of, key), n in flagged_by.items() if of == name},
-                {key: row for (of, key), row in cases_by.items() if of == name},
-            )
-            for name in detectors
-        },
-    )
+    return [
+        DimensionFigures(
+            overall=counts(dimension, None),
+            by_detector={name: counts(dimension, name) for name in detectors},
+        )
+        for dimension in DIMENSIONS
+    ]
 
 
 # --- the whole ----------------------------------------------------------------------------------
@@ -512,5 +542,5 @@ def oversight_figures(first: date, last: date, *, today: date | None = None) -> 
         cases=case_figures(start, end, today),
         challenges=challenge_figures(start, end, today),
         policies=policies_in_force(start, end),
-        dimensions=[dimension_counts(dimension, start, end) for dimension in DIMENSIONS],
+        dimensions=dimension_figures(start, end),
     )

@@ -18,13 +18,14 @@ from reports.figures import (
     NOT_RECORDED,
     Spread,
     bounds,
-    dimension_counts,
+    dimension_figures,
     oversight_figures,
     policies_in_force,
     spread,
 )
 from tests.appeals.conftest import World, flagged_subject, overtime_flags
-from tests.factories import TODAY, EvidenceItemFactory
+from tests.factories import TODAY, EvidenceItemFactory, FlagItemFactory, SubjectFactory
+from tests.ingest_client import client_for, post_flags
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +67,19 @@ def test_the_figures_cost_the_same_queries_whatever_the_size_of_the_force(
 
 
 def test_the_fairness_counts_agree_with_a_count_of_the_rows(
-    world: World, detector_client: Any
+    world: World, detector_client: Any, other_detector_with_token: tuple[Any, str]
 ) -> None:
     more_people(detector_client, 7)
+    # A second detector flags some of the same people (counted once each overall, once under
+    # each detector) and one person no other detector flagged.
+    looked_up = [s.staff_number for s in Subject.objects.order_by("pk")[:6:2]]
+    items = [
+        FlagItemFactory.create(subject=staff_number, category="system_misuse", rule="access.lookups", score=0.95)
+        for staff_number in [*looked_up, SubjectFactory.create().staff_number]
+    ]
+    response = post_flags(client_for(other_detector_with_token[1]), items)
+    assert response.status_code == 200, response.content
+    assert Flag.objects.filter(detector=other_detector_with_token[0]).count() == 4
     # Some outcomes, so that confirmed, wrong and adverse are not all zero.
     Case.objects.filter(subject__staff_number__endswith="1").update(
         status=CaseStatus.CLOSED, outcome=Outcome.NO_FURTHER_ACTION
@@ -78,8 +89,7 @@ def test_the_fairness_counts_agree_with_a_count_of_the_rows(
     )
     start, end = bounds(FIRST, LAST)
 
-    for dimension in DIMENSIONS:
-        found = dimension_counts(dimension, start, end)
+    for dimension, found in zip(DIMENSIONS, dimension_figures(start, end), strict=True):
         for detector, counted in [(None, found.overall), *found.by_detector.items()]:
             computed = {group.key: group for group in counted.groups}
             expected = reference_counts(dimension.path, start, end, detector)
