@@ -74,7 +74,9 @@ def test_the_fairness_counts_agree_with_a_count_of_the_rows(
     # each detector) and one person no other detector flagged.
     looked_up = [s.staff_number for s in Subject.objects.order_by("pk")[:6:2]]
     items = [
-        FlagItemFactory.create(subject=staff_number, category="system_misuse", rule="access.lookups", score=0.95)
+        FlagItemFactory.create(
+            subject=staff_number, category="system_misuse", rule="access.lookups", score=0.95
+        )
         for staff_number in [*looked_up, SubjectFactory.create().staff_number]
     ]
     response = post_flags(client_for(other_detector_with_token[1]), items)
