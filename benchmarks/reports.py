@@ -44,13 +44,14 @@ largest of any run).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scrutiny_bench_big \\
         .venv/bin/python benchmarks/reports.py [--runs 3] [--kinds oversight,disclosure] \\
-        [--days 365] [--evidence 200] [--reuse] [--check] [--profile]
+        [--days 365] [--evidence 200] [--reuse] [--check] [--profile] [--keep-html DIR]
 
 The database is the one DATABASE_URL names (else --database, default scrutiny_bench_pages, the
 pages benchmark's own); it is dropped and rebuilt unless --reuse finds it built by pages.py.
 Never point it at a database you want to keep. --check runs pages.py's checks (verify_audit, the
 history against the rows) on a reused database before measuring; --profile renders each kind
-once more under cProfile and prints where the time goes. Needs PostgreSQL on 127.0.0.1:5432
+once more under cProfile and prints where the time goes; --keep-html DIR writes each render's
+final HTML to DIR/oversight.html and DIR/disclosure.html. Needs PostgreSQL on 127.0.0.1:5432
 (trust auth, user postgres), as pages.py does.
 """
 

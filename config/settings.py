@@ -555,3 +555,8 @@ if not 0 < REPORT_RENDER_SOFT_TIME_LIMIT < REPORT_RENDER_TIME_LIMIT:
     )
 # An oversight report's period may span at most this many days.
 REPORT_MAX_PERIOD_DAYS = env.int("REPORT_MAX_PERIOD_DAYS", default=3 * 366)
+# On PostgreSQL, the memory each sort or hash of a report's statistics may use (work_mem, in MB)
+# before it spills to disk, set for the report's own read transaction only.
+REPORT_WORK_MEM_MB = env.int("REPORT_WORK_MEM_MB", default=64)
+if not 1 <= REPORT_WORK_MEM_MB <= 2048:
+    raise ImproperlyConfigured("REPORT_WORK_MEM_MB must be between 1 and 2048.")

@@ -118,7 +118,14 @@ def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
         raise ValueError(f"Report {report.pk}: a case file needs its case.")
     context = {
         "case": case,
-        "links": casework_selectors.flags_of_case(case),
+        "flags": [
+            {
+                "flag": link.flag,
+                "status": f"{link.flag.get_status_display()}; {link.get_via_display().lower()}",
+                "evidence": [{"record": record} for record in link.flag.evidence.all()],
+            }
+            for link in casework_selectors.flags_of_case(case)
+        ],
         "decisions": casework_selectors.decisions_of_case(case),
         "notices": casework_selectors.notifications_of_case(case),
         "context_accounts": casework_selectors.context_accounts_of_case(case),

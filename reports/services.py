@@ -205,6 +205,10 @@ def _read(report: Report, grant: Allowed, build: Builder) -> tuple[Document, Sna
         if own and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                # The statistics group a year of rows: room to hash them in memory.
+                cursor.execute(
+                    "SELECT set_config('work_mem', %s, true)", [f"{settings.REPORT_WORK_MEM_MB}MB"]
+                )
         snapshot = current_snapshot()
         return build(report, grant, snapshot), snapshot
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from pypdf import PdfReader
 
 from appeals import services as appeals_services
@@ -283,6 +284,40 @@ def test_a_report_that_keeps_failing_is_given_up_after_its_attempts(
     assert failed.data["attempts"] == 2
     with pytest.raises(ReportError, match="not ready"):
         services.open_report(report.pk, world.fay, channel="api")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_render_reads_in_a_read_only_repeatable_read_transaction_with_room_to_hash(
+    world: World, settings: Any
+) -> None:
+    settings.REPORT_WORK_MEM_MB = 96
+    report = ask(world, "fay.flagged", "disclosure", {"subject": world.subject.pk})
+    grant_now = services.allowed(report.kind, services.params_of(report), world.fay)
+    seen: dict[str, str] = {}
+
+    def build(*args: Any) -> Any:
+        seen.update(database_settings("transaction_isolation", "transaction_read_only", "work_mem"))
+        return build_document(*args)
+
+    services._read(report, grant_now, build)
+
+    assert seen == {
+        "transaction_isolation": "repeatable read",
+        "transaction_read_only": "on",
+        "work_mem": "96MB",
+    }
+    # For that transaction only.
+    assert database_settings("work_mem")["work_mem"] != "96MB"
+
+
+def database_settings(*names: str) -> dict[str, str]:
+    found = {}
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            found[name] = cursor.fetchone()[0]
+    return found
 
 
 def test_the_same_snapshot_gives_the_same_bytes(world: World) -> None:
