@@ -145,7 +145,7 @@ SOURCES: dict[str, Source] = {
         "share predicts. Research roles may look records up without a task; the earliest "
         "unlinked look-ups are attached.",
         "excess_unlinked_lookups",
-        "Niche person look-up on {day} of record P-{n}40817 with no linked task",
+        "Niche person look-up on {day} of record PER-{n}40817 with no linked task",
     ),
     "abuse_of_position": Source(
         "system-misuse",
@@ -157,7 +157,7 @@ SOURCES: dict[str, Source] = {
         "{n} look-ups of records of people recorded as vulnerable with no linked task, a rate "
         "{value:.1f} times the unit's. The look-ups are attached.",
         "rate_ratio",
-        "Niche person look-up on {day} of vulnerable-person record V-{n}2291, no linked task",
+        "Niche person look-up on {day} of vulnerable-person record PER-{n}2291, no linked task",
     ),
     "complaints_pattern": Source(
         "integrity",
