@@ -7,16 +7,18 @@ taken at the snapshot's moment, so that the same snapshot gives the same documen
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from appeals.person_views import record_context
+from appeals.person_views import FlagView, record_context
 from appeals.selectors import SubjectRecord, subject_record
 from audit.models import AccessEvent
 from casework import selectors as casework_selectors
 from casework.views import trace_categories
+from flags.models import Flag
 from reports.access import Allowed, period
 from reports.models import Report, ReportKind
 from reports.oversight import oversight_context
@@ -67,8 +69,15 @@ def _disclosure(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
     record = subject_record(scope)
     views = list(record.access_log)
     redactor = Redactor.for_subject(scope.subject, officials=officials(record, views))
-    redact_record(record, redactor)
+    factors = redact_record(record, redactor)
     context = record_context(scope, record, views, now=snapshot.at)
+    context["flags"] = [
+        DisclosedFlag(
+            **{field.name: getattr(item, field.name) for field in fields(item)},
+            factors=factors[item.flag.pk],
+        )
+        for item in context["flags"]
+    ]
     context["redactions"] = redactor.log
     context["redaction_introduction"] = LOG_INTRODUCTION
     subject = scope.subject
@@ -91,15 +100,34 @@ def officials(record: SubjectRecord, views: list[AccessEvent]) -> set[int]:
     return {pk for pk in people if pk is not None}
 
 
-def redact_record(record: SubjectRecord, redactor: Redactor) -> None:
-    """Pass everything in the record that may name someone else through ``redactor``, in place.
+@dataclass(frozen=True)
+class DisclosedFlag(FlagView):
+    """A flag as the pack shows it: as the record page does, with its factors redacted."""
+
+    factors: list[Any]
+
+    @property
+    def status(self) -> str:
+        """Its status, and the cases it is part of."""
+        status = str(self.flag.get_status_display())
+        if not self.case_ids:
+            return status
+        return f"{status}; part of " + ", ".join(f"case {pk}" for pk in self.case_ids)
+
+
+def redact_record(record: SubjectRecord, redactor: Redactor) -> dict[int, list[Any]]:
+    """Pass everything in the record that may name someone else through ``redactor``, in place,
+    and return each flag's factors redacted, by flag id, for the pack to show instead of the
+    flag's own.
 
     The objects are the ones just read for this document, and are never saved: the rendering
     reads in a read-only transaction on PostgreSQL, and nothing here or after calls save()."""
+    factors: dict[int, list[Any]] = {}
     for flag in record.flags:
         flag.explanation = redactor.redact_text(
             flag.explanation, where=f"Flag {flag.pk}, explanation"
         )
+        factors[flag.pk] = redact_factors(flag, redactor)
         for link in flag.flagevidence_set.all():
             evidence = link.evidence
             place = f"Flag {flag.pk}, evidence record {evidence.source_system} {evidence.record_id}"
@@ -110,6 +138,30 @@ def redact_record(record: SubjectRecord, redactor: Redactor) -> None:
             decision.rationale = redactor.redact_text(
                 decision.rationale, where=f"Case {case.pk}, decision {decision.pk}, reasons"
             )
+    return factors
+
+
+def redact_factors(flag: Flag, redactor: Redactor) -> list[Any]:
+    """``flag``'s factors with other people's data withheld, each as {name, value, weight}.
+
+    A detector names a factor and gives its value, which may be a string (``authorised_by``:
+    "773812"): the value is redacted as a payload's value under a key of that name, so that a
+    number is withheld where the name says it is a person's, and the name as a key. The weight
+    is the detector's, a number about no one. A factor not in that shape (stored before the
+    ingest schema required it) is redacted as a payload."""
+    held = flag.factors if isinstance(flag.factors, list) else [flag.factors]
+    redacted: list[Any] = []
+    for position, factor in enumerate(held, start=1):
+        where = f"Flag {flag.pk}, factor {position}"
+        if isinstance(factor, dict) and factor.get("name"):
+            as_field = redactor.redact_payload(
+                {str(factor["name"]): factor.get("value")}, where=where
+            )
+            ((name, value),) = as_field.items()
+            redacted.append({"name": name, "value": value, "weight": factor.get("weight")})
+        else:
+            redacted.append(redactor.redact_payload(factor, where=where))
+    return redacted
 
 
 def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:

@@ -11,21 +11,30 @@ recorded in its ``log``: where, what kind, and why, never the value itself.
 What is withheld (``Kind``):
 
 - **another person's staff number**: any whole token of a text, or of a string anywhere in a
-  payload, equal to the staff number of someone else in the workforce register; and a JSON number
-  equal to one under a key that names a person (``authorised_by``, ``officer``, ``manager``...).
-  A number that is nobody's staff number is kept, and so is a number under any other key (the
-  hours of a claim that happen to equal someone's staff number say nothing about them).
+  payload, equal to the staff number of someone else in the workforce register, or any part of
+  one joined by ``-``, ``/``, ``_`` or a point (``104233/777777``, ``104233-PC``,
+  ``staff_104233``), except in the source systems' record ids and in dates; and a JSON number
+  equal to one under a key that names a person or people (``authorised_by``, ``officers``,
+  ``manager``...), however deep (``{"authorised_by": {"id": 104233}}``). A number that is
+  nobody's staff number is kept, and so is a number under any other key (the hours of a claim
+  that happen to equal someone's staff number say nothing about them).
 - **another person's name**: the full name of someone else in the register, matched as whole
-  words (any case, a possessive ``'s`` left in place), wherever it appears. Only full names of
-  two words or more: a surname alone, a nickname, or a one-word name is not recognised.
+  words (any case, a possessive ``'s`` left in place), wherever it appears, as written or surname
+  first after a comma ("Smith, Jane"). Only full names of two words or more: a surname alone, a
+  nickname, or a one-word name is not recognised.
 - **a third party's record reference**: a reference to a record in a police system about people
   (``PER-``, ``VEH-``, ``ADR-``, ``CRI-``, ``INT-``), anywhere in a text, and whatever value a
   payload holds under ``record_ref``. A vehicle record names its registered keeper, an address
   its occupants; the person the pack is about may have access to the system and so could identify
   them.
-- **details of a third party**: everything under a payload key naming a third party
-  (``complainant``, ``witness``, ``victim``, ``suspect``, ``informant``, ``caller``,
-  ``next_of_kin``).
+- **details of a third party**: everything under a payload key naming a third party or third
+  parties (``complainant``, ``witnesses``, ``victim``, ``suspect``, ``informant``, ``caller``,
+  ``next_of_kin``), and every key under it that is not a field's name (a witness's name used as
+  a key).
+
+Payload keys are a source's field names, and kept; but a key that is itself one of the above (a
+source keying its values by staff number or name: ``{"approvals": {"104233": "yes"}}``) is
+replaced by the marker, as its value would be, numbered if two in one object would be the same.
 
 What is never withheld:
 
@@ -38,17 +47,18 @@ What is never withheld:
   usernames, which the pack shows beside each decision and view, are not passed through it; their
   staff numbers, which appear only in source records where they did not act on this record, are
   withheld like anyone's;
-- detector names and versions, rules, categories, source-system names, record ids and payload
-  keys (the source system's field names, not data): the caller passes only the text and payloads
-  that may name people through the redactor.
+- detector names and versions, rules, categories, source-system names, record ids, the names of
+  a flag's factors and payload keys (the source system's field names, not data) unless they are
+  one of the above: the caller passes only the text, payloads and factors that may name people
+  through the redactor.
 
 Cost: the register is read in one query (``values_list`` of staff numbers, names and linked user
-ids), the staff numbers into a set and the names into an index by their first word, so that a
-text is scanned once, word by word, each word looked up in a dictionary and compared with the
-few names that begin with it, whatever the size of the force. For 46,000 people, reading and
-indexing the register takes 0.2 to 0.3 s, and redacting an evidence record's payload and summary
-about a tenth of a millisecond (docs/decisions/0028-what-a-disclosure-pack-redacts.md has the
-figures).
+ids), the staff numbers into a set and the names into an index by their first word (as written
+and surname first), so that a text is scanned once, word by word, each word looked up in a
+dictionary and compared with the few names that begin with it, whatever the size of the
+force. For 46,000 people, reading and indexing the register takes 0.2 to 0.3 s, and redacting an
+evidence record's payload and summary about a tenth of a millisecond
+(docs/decisions/0028-what-a-disclosure-pack-redacts.md has the figures).
 
 Deterministic: the same register and the same calls give the same output and the same log, which
 is sorted by place (numbers in it compared as numbers) and then kind, with one entry per place
@@ -139,16 +149,33 @@ _RECORD_REFERENCE = re.compile(
     rf"(?<![0-9A-Za-z-])(?:{'|'.join(RECORD_PREFIXES)})-[0-9]+(?![0-9A-Za-z-])"
 )
 # Payload keys whose string value is a reference to the record a look-up touched.
-RECORD_REFERENCE_KEYS = frozenset({"record_ref"})
+RECORD_REFERENCE_KEYS = frozenset({"record_ref", "record_refs"})
 
-# A token that may be a staff number: letters and digits, joined by - / _ or a decimal point, so
-# that a record id (OT-202601-000294), a date or a decimal is one token and not a staff number.
+# A token: letters and digits, joined by - / _ or a decimal point. A token equal to a staff
+# number is withheld whole; otherwise each of its parts is compared (_PART), so that a staff number
+# written with something else (104233/777777, 104233-PC, staff_104233) is found, unless the token
+# is kept whole (_WHOLE).
 _TOKEN = re.compile(r"[0-9A-Za-z]+(?:[-/_][0-9A-Za-z]+|\.[0-9]+)*")
+# A part of a token: a decimal (202601.5) is one part, anything else is split at - / _ and points.
+_PART = re.compile(r"[0-9]+(?:\.[0-9]+)+|[0-9A-Za-z]+")
+# A staff number compared as one token, or a part of one; any other is matched by a pattern.
+_PLAIN = re.compile(r"[0-9A-Za-z]+")
+# The source systems' record ids (overtime claims OT-202601-000294, sickness ABS-, IT access ACC-,
+# complaints CMP-, incidents INC-260116) and dates: tokens kept whole, since a year and month in
+# them can equal a staff number in the synthetic force's range of 100000 to 999999.
+RECORD_ID_PREFIXES = ("OT", "ABS", "ACC", "CMP", "INC")
+_WHOLE = re.compile(
+    rf"(?:{'|'.join(RECORD_ID_PREFIXES)})(?:-[0-9]+)+"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:T[0-9]{1,2})?"
+    r"|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{2,4}",
+    re.IGNORECASE,
+)
 # A word of a name: letters, joined by an apostrophe or a hyphen (O'Brien, Smith-Jones).
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 _POSSESSIVE = ("'s", "\u2019s", "'S", "\u2019S")
 
-# Words of a payload key saying that its value is a person (by their staff number).
+# Words of a payload key saying that its value is a person (by their staff number), each in the
+# singular: a plural (officers, approvers) is taken as its singular (_key_words).
 PERSON_KEY_WORDS = frozenset(
     {
         "by",
@@ -164,21 +191,34 @@ PERSON_KEY_WORDS = frozenset(
         "reviewer",
         "user",
         "person",
+        "people",
         "subject",
         "collar",
         "shoulder",
     }
 )
-# Words of a payload key saying that its value is about a third party: everything under it goes.
+# Words of a payload key saying that its value is about a third party: everything under it goes,
+# and the keys under it that are not field names (a witness's name used as a key).
 THIRD_PARTY_KEY_WORDS = frozenset(
     {"complainant", "witness", "victim", "suspect", "informant", "caller", "kin"}
 )
 _KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+# A payload key that is a field's name (letters and digits, joined by - _ or a point, beginning
+# with a letter), not data: under a third party's key, any other key is withheld.
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 
 
 def _key_words(key: str) -> set[str]:
-    """The words of a payload key: authorised_by, authorisedBy and Authorised-By alike."""
-    return {word.lower() for word in _KEY_WORD.findall(key)}
+    """The words of a payload key: authorised_by, authorisedBy and Authorised-By alike, each
+    with the singulars it may be the plural of (witnesses: witnesse, witness), so that a key
+    listing people is read as one naming a person."""
+    words: set[str] = set()
+    for word in _KEY_WORD.findall(key):
+        word = word.lower()
+        words.add(word)
+        if word.endswith("s"):
+            words.update((word[:-1], word[:-2]))
+    return words
 
 
 Span = tuple[int, int, Kind]
@@ -214,24 +254,28 @@ class Redactor:
         own = own_staff_number.casefold()
         simple: set[str] = set()
         awkward: set[str] = set()
-        # A name's words -> whether it is withheld (True) or kept (False).
+        # A name's words -> whether it is withheld (True) or kept (False); and the same for the
+        # name written surname first ("Smith, Jane"), as source systems and lists often do.
         names: dict[tuple[str, ...], bool] = {}
+        surnames_first: dict[tuple[str, ...], bool] = {}
         for staff_number, name in register:
             number = staff_number.strip().casefold()
             if number == own:
                 continue
             if number:
-                (simple if _TOKEN.fullmatch(number) else awkward).add(number)
+                (simple if _PLAIN.fullmatch(number) else awkward).add(number)
             words = _name_words(name)
             if len(words) >= 2:
                 names.setdefault(words, True)
+                surnames_first.setdefault(_surname_first(words), True)
         for name in (own_name, *kept_names):
             words = _name_words(name)
             if len(words) >= 2:
                 names[words] = False
+                surnames_first[_surname_first(words)] = False
         self._staff_numbers = frozenset(simple)
-        # Staff numbers that are not one token (rare: with spaces or other punctuation) are found
-        # by one pattern of them all, longest first.
+        # Staff numbers that are not letters and digits alone (rare: with spaces, hyphens or other
+        # punctuation) are found by one pattern of them all, longest first.
         self._awkward = (
             re.compile(
                 r"(?<![0-9A-Za-z])(?:"
@@ -243,8 +287,9 @@ class Redactor:
             else None
         )
         self._names = names
+        self._surnames_first = surnames_first
         lengths: dict[str, set[int]] = {}
-        for words in names:
+        for words in (*names, *surnames_first):
             lengths.setdefault(words[0], set()).add(len(words))
         # The index by first word: for each, the lengths of the names beginning with it, longest
         # first, so that the longest name at a place wins.
@@ -288,10 +333,13 @@ class Redactor:
         return _replace(text, spans)
 
     def redact_payload(self, payload: Any, *, where: str) -> Any:
-        """A copy of the JSON value ``payload`` with other people's data in its values replaced
-        by markers (keys are kept as they are), each logged at ``where`` and the field's path,
-        such as "Flag 12, evidence record payroll-overtime OT-202601-000294, field
-        authorised_by" (list items counted from 1: ``claims[2].authorised_by``)."""
+        """A copy of the JSON value ``payload`` with other people's data in its values and keys
+        replaced by markers, each logged at ``where`` and the field's path, such as "Flag 12,
+        evidence record payroll-overtime OT-202601-000294, field authorised_by" (list items
+        counted from 1: ``claims[2].authorised_by``). A key is data where a source keys its
+        values by person ({"approvals": {"773812": "yes"}}): such a key is shown and logged as
+        the marker in its place (``approvals.[redacted: another person's staff number]``),
+        numbered from the second in the same object so that no value is lost."""
         return self._value(payload, where, (), person=False, third_party=False, ref=False)
 
     @property
@@ -319,17 +367,20 @@ class Redactor:
         ref: bool,
     ) -> Any:
         if isinstance(value, dict):
-            copy: dict[Any, Any] = {}
-            for key, item in value.items():
+            copy: dict[str, Any] = {}
+            # A person's or third party's key, or a record reference's, marks everything under
+            # it, however deep: {"authorised_by": {"id": 773812}} is the authoriser's number.
+            for (key, item), label in zip(
+                value.items(), self._labels(value, where, path, third_party), strict=True
+            ):
                 words = _key_words(str(key))
-                copy[key] = self._value(
+                copy[label] = self._value(
                     item,
                     where,
-                    # Cleaned on its own: joined to the path it could hide in a longer token.
-                    (*path, f".{self._clean(str(key))}"),
-                    person=bool(words & PERSON_KEY_WORDS),
+                    (*path, f".{label}"),
+                    person=person or bool(words & PERSON_KEY_WORDS),
                     third_party=third_party or bool(words & THIRD_PARTY_KEY_WORDS),
-                    ref=str(key) in RECORD_REFERENCE_KEYS,
+                    ref=ref or str(key).lower() in RECORD_REFERENCE_KEYS,
                 )
             return copy
         if isinstance(value, list):
@@ -356,6 +407,38 @@ class Redactor:
         if isinstance(value, int | float) and person and self._is_staff_number(value):
             return self._withhold(place, Kind.STAFF_NUMBER)
         return value
+
+    def _labels(
+        self, value: dict[Any, Any], where: str, path: tuple[str, ...], third_party: bool
+    ) -> list[str]:
+        """The keys of ``value`` as the pack shows them, in order: a key holding something the
+        rules withhold (under a third party's key, any key that is not a field name) is replaced
+        by markers, each logged at its field; one replaced key that would be the same as another
+        key is numbered (" (2)"), so that the copy keeps every value."""
+        found: list[tuple[str, list[Span]]] = []
+        for key in value:
+            text = str(key)
+            if third_party and text and not _FIELD_NAME.fullmatch(text):
+                found.append((text, [(0, len(text), Kind.THIRD_PARTY)]))
+            else:
+                found.append((text, self._spans(text)))
+        taken = {text for text, spans in found if not spans}
+        labels: list[str] = []
+        for text, spans in found:
+            if not spans:
+                labels.append(text)
+                continue
+            label = replaced = _replace(text, spans)
+            number = 1
+            while label in taken:
+                number += 1
+                label = f"{replaced} ({number})"
+            taken.add(label)
+            place = self._clean(_place(where, (*path, f".{label}")))
+            for _start, _end, kind in spans:
+                self._note(place, kind)
+            labels.append(label)
+        return labels
 
     def _is_staff_number(self, number: int | float) -> bool:
         if isinstance(number, float):
@@ -385,11 +468,17 @@ class Redactor:
             for match in _RECORD_REFERENCE.finditer(text)
         ]
         numbers = self._staff_numbers
-        found.extend(
-            (match.start(), match.end(), Kind.STAFF_NUMBER)
-            for match in _TOKEN.finditer(text)
-            if match.group().casefold() in numbers
-        )
+        for match in _TOKEN.finditer(text):
+            token = match.group()
+            if token.casefold() in numbers:
+                found.append((match.start(), match.end(), Kind.STAFF_NUMBER))
+            elif not token.isalnum() and not _WHOLE.fullmatch(token):
+                at = match.start()
+                found.extend(
+                    (at + part.start(), at + part.end(), Kind.STAFF_NUMBER)
+                    for part in _PART.finditer(token)
+                    if part.group().casefold() in numbers
+                )
         if self._awkward is not None:
             found.extend(
                 (match.start(), match.end(), Kind.STAFF_NUMBER)
@@ -434,22 +523,30 @@ class Redactor:
     def _name_at(
         self, text: str, words: list[_Word], i: int, length: int
     ) -> tuple[int, bool] | None:
-        """Whether the ``length`` words from ``words[i]`` are a name in the index: where it ends
-        and whether it is withheld; None if they are not."""
+        """Whether the ``length`` words from ``words[i]`` are a name in the index, as written
+        ("Jane Smith") or surname first after a comma ("Smith, Jane"): where it ends and whether
+        it is withheld; None if they are not. Every name has two words or more."""
         last = i + length - 1
         if last >= len(words):
             return None
-        for j in range(i, last):
+        for j in range(i + 1, last):
             if not _joins_name(text[words[j].end : words[j + 1].start], words[j].folded):
                 return None
+        first_gap = text[words[i].end : words[i + 1].start]
+        if _joins_name(first_gap, words[i].folded):
+            index = self._names
+        elif first_gap[:1] == "," and (first_gap[1:] == "" or first_gap[1:].isspace()):
+            index = self._surnames_first
+        else:
+            return None
         key = tuple(word.folded for word in words[i : last + 1])
-        withheld = self._names.get(key)
+        withheld = index.get(key)
         if withheld is not None:
             return words[last].end, withheld
         original = text[words[last].start : words[last].end]
         if original.endswith(_POSSESSIVE):
             key = (*key[:-1], original[:-2].casefold())
-            withheld = self._names.get(key)
+            withheld = index.get(key)
             if withheld is not None:
                 return words[last].end - 2, withheld
         return None
@@ -457,6 +554,11 @@ class Redactor:
 
 def _name_words(name: str) -> tuple[str, ...]:
     return tuple(match.group().casefold() for match in _WORD.finditer(name))
+
+
+def _surname_first(words: tuple[str, ...]) -> tuple[str, ...]:
+    """A name's words as written surname first: the last word, then the others in order."""
+    return (words[-1], *words[:-1])
 
 
 def _joins_name(gap: str, before: str) -> bool:

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casework.templatetags.evidence import payload_rows
 from demo.management.commands.seed_demo_users import DEMO_CLAIMS, demo_flag
 from detectors import attendance, overtime, system_misuse
 from detectors.extracts import AccessEvent, OvertimeClaim, SicknessSpell
-from flags.models import Subject
+from flags.models import Flag, Subject
+from reports.documents import redact_factors
 from reports.redaction import WHY, Kind, Redaction, Redactor, marker
 from tests.factories import SubjectFactory, UserFactory
 
@@ -229,10 +231,34 @@ def test_a_staff_number_in_a_sentence_is_withheld_as_a_whole_token() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Shift swap 773812/102139", f"Shift swap {STAFF_NUMBER}/{STAFF_NUMBER}"),
+        ("approved by 773812-PC", f"approved by {STAFF_NUMBER}-PC"),
+        ("approved by PC-773812", f"approved by PC-{STAFF_NUMBER}"),
+        ("staff_773812", f"staff_{STAFF_NUMBER}"),
+        (
+            "staff.773812 and 773812_102139",
+            f"staff.{STAFF_NUMBER} and {STAFF_NUMBER}_{STAFF_NUMBER}",
+        ),
+        ("ref 202601-A", f"ref {STAFF_NUMBER}-A"),
+    ],
+)
+def test_a_staff_number_joined_to_something_else_is_withheld(text: str, redacted: str) -> None:
+    r = redactor()
+
+    assert r.redact_text(text, where="Challenge 4, grounds") == redacted
+    assert {entry.kind for entry in r.log} == {Kind.STAFF_NUMBER}
+
+
 def test_record_ids_dates_and_decimals_are_not_taken_for_staff_numbers() -> None:
     # 202601 is Mei Kaur's staff number, and also January 2026 in the source systems' ids.
-    r = redactor()
-    text = "Claim OT-202601-000294 of 202601.5 hours on 2026-01-16 (ABS-202601-000037)."
+    r = redactor([*REGISTER, ("260116", "Tom Reed")])
+    text = (
+        "Claim OT-202601-000294 of 202601.5 hours on 2026-01-16 (ABS-202601-000037), "
+        "ACC-202601-0000093 for task INC-260116, on 2026/01/16 or 16/01/2026 at 2026-01-16T07:00."
+    )
 
     assert r.redact_text(text, where="x") == text
     assert r.redact_text("Signed by 202601.", where="x") == f"Signed by {STAFF_NUMBER}."
@@ -341,6 +367,17 @@ def test_other_peoples_full_names_are_withheld_as_whole_words_in_any_case() -> N
     assert r.redact_text("Reviewed by Karen Owen", where="x") == "Reviewed by Karen Owen"
 
 
+def test_another_persons_name_written_surname_first_is_withheld() -> None:
+    r = redactor(kept_names=["Karen Owen"])
+
+    assert r.redact_text("Authorised by DAVIES, Nicola", where="x") == f"Authorised by {NAME}"
+    assert r.redact_text("Davies, Nicola; Taylor,Katie", where="x") == f"{NAME}; {NAME}"
+    assert r.redact_text("Smith, J. and Davies, Nicola's", where="x") == f"{NAME}. and {NAME}'s"
+    # The subject's and the officials' are theirs, surname first too; a list is not a name.
+    for kept in ("Carter, Grace", "OWEN, Karen", "Nicola, Davies and Taylor", "Davies Nicola"):
+        assert r.redact_text(kept, where="x") == kept
+
+
 def test_the_subjects_own_name_is_not_taken_for_part_of_someone_elses() -> None:
     # Carter Jones is someone else; "Grace Carter Jones" is the subject followed by a word.
     r = redactor()
@@ -349,13 +386,156 @@ def test_the_subjects_own_name_is_not_taken_for_part_of_someone_elses() -> None:
     assert r.redact_text("Carter Jones and Grace Carter", where="x") == f"{NAME} and Grace Carter"
 
 
-def test_payload_keys_are_never_redacted_and_the_log_never_repeats_one() -> None:
+def test_a_payload_key_that_is_another_persons_staff_number_or_name_is_withheld() -> None:
+    r = redactor()
+    payload = {
+        "approvals": {
+            "773812": "approved",
+            "Nicola Davies": "approved",
+            "102139": "refused",
+            "Grace Carter": "her own",
+            "hours": 8,
+        },
+        "by_person": {"773812": "PER-0000001"},
+    }
+
+    out = r.redact_payload(payload, where="Flag 1")
+
+    # One marker per key, numbered where two would be the same, so that no value is lost.
+    assert out == {
+        "approvals": {
+            STAFF_NUMBER: "approved",
+            NAME: "approved",
+            f"{STAFF_NUMBER} (2)": "refused",
+            "Grace Carter": "her own",
+            "hours": 8,
+        },
+        "by_person": {STAFF_NUMBER: RECORD},
+    }
+    # The rows the pack prints are labelled by the markers, never by the keys withheld.
+    labels = " ".join(label for label, _text in payload_rows(out))
+    assert "773812" not in labels
+    assert "102139" not in labels
+    assert "Nicola Davies" not in labels
+    assert [(entry.where, entry.kind, entry.count) for entry in r.log] == [
+        (f"Flag 1, field approvals.{NAME}", Kind.NAME, 1),
+        (f"Flag 1, field approvals.{STAFF_NUMBER}", Kind.STAFF_NUMBER, 1),
+        (f"Flag 1, field approvals.{STAFF_NUMBER} (2)", Kind.STAFF_NUMBER, 1),
+        (f"Flag 1, field by_person.{STAFF_NUMBER}", Kind.RECORD_REFERENCE, 1),
+        (f"Flag 1, field by_person.{STAFF_NUMBER}", Kind.STAFF_NUMBER, 1),
+    ]
+
+
+def test_a_withheld_key_is_numbered_past_a_key_already_named_like_its_marker() -> None:
     r = redactor()
 
-    payload = r.redact_payload({"by_person": {"773812": "PER-0000001"}}, where="Flag 1")
+    out = r.redact_payload({STAFF_NUMBER: 1, "773812": 2, "102139": 3}, where="Flag 1")
 
-    assert payload == {"by_person": {"773812": RECORD}}
-    assert r.log[0].where == f"Flag 1, field by_person.{STAFF_NUMBER}"
+    assert out == {STAFF_NUMBER: 1, f"{STAFF_NUMBER} (2)": 2, f"{STAFF_NUMBER} (3)": 3}
+
+
+def test_under_a_third_partys_key_a_key_that_is_not_a_field_name_is_withheld() -> None:
+    r = redactor()
+
+    out = r.redact_payload(
+        {"witness_statements": {"Mary Public": "Saw it", "2": "Heard it", "taken_on": "today"}},
+        where="Flag 2",
+    )
+
+    assert out == {
+        "witness_statements": {THIRD_PARTY: THIRD_PARTY, f"{THIRD_PARTY} (2)": THIRD_PARTY,
+                               "taken_on": THIRD_PARTY},
+    }  # fmt: skip
+    assert "Mary Public" not in json.dumps([entry.where for entry in r.log])
+
+
+@pytest.mark.parametrize(
+    "key", ["witnesses", "victims", "suspects", "complainants", "callers", "informants"]
+)
+def test_a_key_naming_third_parties_in_the_plural_withholds_everything_under_it(
+    key: str,
+) -> None:
+    r = redactor()
+
+    out = r.redact_payload(
+        {key: [{"name": "Mary Public", "address": "1 High Street"}], "hours": 8}, where="Flag 2"
+    )
+
+    assert out == {key: [{"name": THIRD_PARTY, "address": THIRD_PARTY}], "hours": 8}
+    assert r.redact_payload({key: "Mary Public, 1 High Street"}, where="Flag 3") == {
+        key: THIRD_PARTY
+    }
+
+
+@pytest.mark.parametrize(
+    "key", ["officers", "approvers", "reviewers", "supervisors", "staff_numbers", "people"]
+)
+def test_a_number_is_a_staff_number_where_the_key_names_people_in_the_plural(key: str) -> None:
+    r = redactor()
+
+    assert r.redact_payload({key: [773812, 102139, 5]}, where="Flag 1") == {
+        key: [STAFF_NUMBER, STAFF_NUMBER, 5]
+    }
+    assert [(entry.where, entry.kind, entry.count) for entry in r.log] == [
+        (f"Flag 1, field {key}[1]", Kind.STAFF_NUMBER, 1),
+        (f"Flag 1, field {key}[2]", Kind.STAFF_NUMBER, 1),
+    ]
+
+
+def test_what_is_nested_under_a_persons_key_is_still_theirs() -> None:
+    r = redactor()
+    payload = {
+        "authorised_by": {"id": 773812, "grade": {"collar": 102139}, "hours": 8},
+        "claim": {"hours": 773812},
+        "record_ref": {"system": "PNC", "id": "1770072"},
+    }
+
+    assert r.redact_payload(payload, where="Flag 1") == {
+        "authorised_by": {"id": STAFF_NUMBER, "grade": {"collar": STAFF_NUMBER}, "hours": 8},
+        # Not under a person's key: the hours are kept whatever they equal.
+        "claim": {"hours": 773812},
+        "record_ref": {"system": RECORD, "id": RECORD},
+    }
+
+
+# --- a flag's factors ---------------------------------------------------------------------------
+
+
+def test_a_flags_factors_are_redacted_as_the_values_of_fields_they_name() -> None:
+    r = redactor()
+    flag = Flag(
+        pk=12,
+        factors=[
+            {"name": "peer_z", "value": 4.1, "weight": 0.7},
+            {"name": "authorised_by", "value": "773812", "weight": 0.0},
+            {"name": "authorised_by", "value": 102139, "weight": 0.1},
+            {"name": "note", "value": "Checked with Nicola Davies, PER-0000001", "weight": 0.0},
+            {"name": "773812", "value": 3, "weight": 0.2},
+            {"name": "witness", "value": "Mary Public", "weight": 0.0},
+            "Katie Taylor agreed",
+        ],
+    )
+
+    assert redact_factors(flag, r) == [
+        {"name": "peer_z", "value": 4.1, "weight": 0.7},
+        {"name": "authorised_by", "value": STAFF_NUMBER, "weight": 0.0},
+        {"name": "authorised_by", "value": STAFF_NUMBER, "weight": 0.1},
+        {"name": "note", "value": f"Checked with {NAME}, {RECORD}", "weight": 0.0},
+        {"name": STAFF_NUMBER, "value": 3, "weight": 0.2},
+        {"name": "witness", "value": THIRD_PARTY, "weight": 0.0},
+        f"{NAME} agreed",
+    ]
+    # The flag's own factors are left as they were.
+    assert flag.factors[1]["value"] == "773812"
+    assert [(entry.where, entry.kind) for entry in r.log] == [
+        ("Flag 12, factor 2, field authorised_by", Kind.STAFF_NUMBER),
+        ("Flag 12, factor 3, field authorised_by", Kind.STAFF_NUMBER),
+        ("Flag 12, factor 4, field note", Kind.RECORD_REFERENCE),
+        ("Flag 12, factor 4, field note", Kind.NAME),
+        (f"Flag 12, factor 5, field {STAFF_NUMBER}", Kind.STAFF_NUMBER),
+        ("Flag 12, factor 6, field witness", Kind.THIRD_PARTY),
+        ("Flag 12, factor 7", Kind.NAME),
+    ]
 
 
 # --- the log ------------------------------------------------------------------------------------
@@ -454,10 +634,10 @@ def test_the_same_input_gives_the_same_output_and_log() -> None:
 
 FIRST = ["Amira", "Ben", "Chen", "Dylan", "Eve", "Femi", "Gita", "Huw"]
 LAST = ["Ashby", "Bello", "Cross", "Dunn", "Evans", "Flynn", "Gill", "Hart"]
-PERSON_KEYS = ["authorised_by", "officer", "approvedBy", "line_manager"]
+PERSON_KEYS = ["authorised_by", "officer", "approvedBy", "line_manager", "officers", "approvers"]
 OTHER_KEYS = ["hours", "reason", "note", "claim_type", "items", "detail"]
 FILLER = ["claim", "rest day", "8.5", "hours", "2026-01-16", "by", "the"]
-SEPARATORS = [" ", ", ", "; ", " (", ") ", ": ", "\n", ". "]
+SEPARATORS = [" ", ", ", "; ", " (", ") ", ": ", "\n", ". ", "/", "_"]
 
 
 @st.composite
@@ -480,9 +660,13 @@ def payloads(register: list[tuple[str, str]]) -> st.SearchStrategy[Any]:
     other_value = st.one_of(
         texts(register), st.integers(0, 99_999), st.floats(0, 24), st.booleans()
     )
-    leaf_dict = st.dictionaries(
-        st.sampled_from(PERSON_KEYS), person_value, max_size=3
-    ) | st.dictionaries(st.sampled_from(OTHER_KEYS), other_value, max_size=3)
+    # Keys that are people's staff numbers or names, as a source keying its values by person.
+    people_keys = st.sampled_from([part for person in register for part in person])
+    leaf_dict = (
+        st.dictionaries(st.sampled_from(PERSON_KEYS), person_value, max_size=3)
+        | st.dictionaries(st.sampled_from(OTHER_KEYS), other_value, max_size=3)
+        | st.dictionaries(people_keys, other_value, max_size=3)
+    )
     return st.recursive(
         leaf_dict,
         lambda inner: (

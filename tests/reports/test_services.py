@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from appeals import services as appeals_services
 from audit.models import AccessEvent, AuditEvent
+from flags.models import Flag
 from reports import services
 from reports.documents import build_document, document_to_pdf
 from reports.errors import ReportError, ReportForbidden, ReportInvalid, ReportNotFound
@@ -22,7 +23,8 @@ from reports.models import Report, ReportKind, ReportStatus
 from reports.redaction import Kind, marker
 from reports.storage import report_storage
 from tests.appeals.conftest import World, overtime_flags, verify_audit
-from tests.factories import TODAY, EvidenceItemFactory, SubjectFactory
+from tests.factories import TODAY, EvidenceItemFactory, FlagItemFactory, SubjectFactory
+from tests.ingest_client import post_flags
 from tests.reports.conftest import committing
 
 pytestmark = pytest.mark.django_db
@@ -351,6 +353,64 @@ def test_the_pack_withholds_other_peoples_data_and_says_where_and_why(
     assert f"evidence record {item['source_system']} {item['record_id']}" in " ".join(text.split())
     # Fay's own identifiers are hers to see.
     assert world.subject.staff_number in text
+
+
+def test_the_pack_withholds_other_people_in_payload_keys_nested_fields_and_factors(
+    world: World, detector_client: Any
+) -> None:
+    other = SubjectFactory.create(name="Olga Ottoline", unit="Response North")
+    third = SubjectFactory.create(name="Peter Pemberton", unit="Response North")
+    item = EvidenceItemFactory.create(
+        summary=f"Shift swap {other.staff_number}/{third.staff_number}",
+        payload={
+            "hours": 9.5,
+            "approvals": {other.staff_number: "approved", third.name: "approved"},
+            "witnesses": [{"name": "Mary Publicperson", "address": "12 Acacia Avenue"}],
+            "officers": [int(other.staff_number)],
+            "authorised_by": {"id": int(third.staff_number)},
+            "note": f"Agreed with PEMBERTON, Peter (staff_{other.staff_number})",
+        },
+    )
+    flag = FlagItemFactory.create(
+        subject=world.subject.staff_number,
+        evidence=[item],
+        factors=[
+            {"name": "authorised_by", "value": f"{third.staff_number} {other.name}", "weight": 0},
+            {"name": "approver", "value": int(other.staff_number), "weight": 0.5},
+            {"name": "peer_z", "value": 4.2, "weight": 0.8},
+        ],
+    )
+    assert post_flags(detector_client, [flag]).status_code == 200
+
+    report = ask(world, "fay.flagged", "disclosure", {"subject": world.subject.pk})
+
+    text = " ".join(pdf_text(stored(report)).split())
+    for withheld in (
+        other.staff_number,
+        other.name,
+        third.staff_number,
+        third.name,
+        "PEMBERTON",
+        "Mary Publicperson",
+        "12 Acacia Avenue",
+    ):
+        assert withheld not in text
+    # The flag's own factor is shown, and the log lists each place by kind.
+    assert "peer_z: 4.2 (weight 0.8)" in text
+    pk = Flag.objects.get(external_id=flag["external_id"]).pk
+    place = f"Flag {pk}, evidence record {item['source_system']} {item['record_id']}"
+    for where, kind in (
+        (f"{place}, summary", Kind.STAFF_NUMBER),
+        (f"{place}, field approvals.{marker(Kind.STAFF_NUMBER)}", Kind.STAFF_NUMBER),
+        (f"{place}, field approvals.{marker(Kind.NAME)}", Kind.NAME),
+        (f"{place}, field witnesses[1].name", Kind.THIRD_PARTY),
+        (f"{place}, field officers[1]", Kind.STAFF_NUMBER),
+        (f"{place}, field authorised_by.id", Kind.STAFF_NUMBER),
+        (f"{place}, field note", Kind.NAME),
+        (f"Flag {pk}, factor 1, field authorised_by", Kind.NAME),
+        (f"Flag {pk}, factor 2, field approver", Kind.STAFF_NUMBER),
+    ):
+        assert f"{where} {str(kind).capitalize()}" in text
 
 
 def test_a_report_whose_every_attempt_killed_its_worker_is_given_up(
