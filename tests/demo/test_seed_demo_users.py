@@ -20,7 +20,8 @@ from appeals.models import ChallengeStatus, Remedy
 from audit.actors import Actor, Role
 from audit.models import AuditEvent
 from casework.conflicts import check_conflict
-from casework.models import Case, CaseStatus, Notification, NotificationKind
+from casework.models import Case, CaseStatus, Decision, Notification, NotificationKind
+from casework.outcomes import LEADS, OutcomeClass, outcome_counts
 from demo.management.commands.seed_demo_users import (
     DEMO_DETECTOR_SLUG,
     DEMO_USERS,
@@ -471,3 +472,45 @@ def test_demo_users_are_refused_without_debug(tmp_path: Path, settings: Any) -> 
 
 def people_tokens() -> int:
     return ApiToken.objects.filter(kind=TokenKind.PERSON).count()
+
+
+def test_the_demo_concludes_a_case_of_every_outcome_class_once(
+    tmp_path: Path, register: Subject
+) -> None:
+    # Open cases about people outside Professional Standards: more than the demo concludes.
+    cases = [
+        CaseFactory.create(subject=SubjectFactory.create(unit="Response North")) for _ in range(9)
+    ]
+    users_file = tmp_path / "users"
+
+    seed(users_file)
+
+    concluded = Case.objects.filter(pk__in=[case.pk for case in cases])
+    counts = concluded.aggregate(**outcome_counts())
+    assert {key: n for key, n in counts.items() if n} == {
+        LEADS: 9,
+        OutcomeClass.CONFIRMED: 1,
+        OutcomeClass.WRONG: 3,
+        OutcomeClass.ADVICE: 1,
+        OutcomeClass.WELFARE: 1,
+        # The referral the body has not concluded, and the two cases left open.
+        OutcomeClass.PENDING: 3,
+    }
+    assert concluded.filter(status=CaseStatus.OPEN).count() == 2
+    made = Decision.objects.count()
+    assert set(Decision.objects.values_list("made_by__username", flat=True)) == {
+        "reviewer1",
+        "reviewer2",
+        "senior1",
+        "senior2",
+    }
+    assert all(
+        "Demonstration data" in text
+        for text in Decision.objects.values_list("rationale", flat=True)
+    )
+    results = AuditEvent.objects.filter(action="case.referral_result_recorded").count()
+
+    seed(users_file)
+
+    assert Decision.objects.count() == made
+    assert AuditEvent.objects.filter(action="case.referral_result_recorded").count() == results == 2

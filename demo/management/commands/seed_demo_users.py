@@ -46,6 +46,7 @@ from django.utils import timezone
 from accounts.services import AccountError, create_user, issue_personal_token, set_password
 from audit.actors import Actor, Role, UnknownActor, command_actor, system_actor
 from casework.services import send_due_notifications
+from demo.conclusions import conclude_demo_cases
 from demo.private_files import write_private
 from detectors.extracts import OVERTIME_SYSTEM
 from flags.models import Category, Detector, RecordType, Subject
@@ -94,6 +95,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("administrator1", Role.ADMINISTRATOR, Link.NOBODY),
 )
 DEMO_SUBJECT = "subject1"
+DEMO_NAMES = [demo_user.username for demo_user in DEMO_USERS]
 # The demo detector that gives the demo subject their case: set-up data, not analytics.
 DEMO_DETECTOR_SLUG = "demo-payroll-check"
 DEMO_DETECTOR_NAME = "Overtime claimed on a day of leave (demo set-up data)"
@@ -347,6 +349,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{demo_user.username}: {exc}") from exc
         write_private(users_file, "\n".join([HEADER, *(s.line() for s in sign_ins)]) + "\n")
         self.stdout.write(f"Demo sign-ins and API tokens for each role are in {users_file}.")
+        users = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_NAMES)}
+        for line in conclude_demo_cases(users, apart_from=getattr(self.demo_subject, "pk", None)):
+            self.stdout.write(line)
         for username, kind in DEMO_REPORTS:
             self._ask_for_report(username, kind)
 
