@@ -56,6 +56,7 @@ from casework.models import (
     Outcome,
     ReferralResult,
 )
+from casework.selectors import split_referral_results
 from flags.models import Category, EvidenceRecord, EvidenceStatus, Flag
 
 # The largest id a database key holds: a larger one in a URL names nothing, and is answered as
@@ -334,17 +335,22 @@ class CaseView:
     decisions: list[DecisionView]
     reevaluations: list[Any]
     notices: list[Any]
-    # For a referred case, once recorded: what the investigating body concluded.
+    # For a referred case, once recorded: what the investigating body concluded about the
+    # referral that stands.
     referral_result: ReferralResult | None = None
     referral_result_role: str = ""
+    # Results of referrals that no longer stand, oldest first, each with its recorder's role in
+    # words: history, not the case's result.
+    earlier_referral_results: list[tuple[ReferralResult, str]] = field(default_factory=list)
 
 
 def case_view(case: Case, open_challenges: list[Challenge], usernames: dict[int, str]) -> CaseView:
     decisions = list(case.decisions.all())
     set_aside_by = {d.sets_aside_id: d.pk for d in decisions if d.sets_aside_id is not None}
     by_decision = {c.decision_id: c for c in open_challenges if c.decision_id is not None}
-    # Read with the case (appeals.selectors.cases_in_scope); absent, the accessor raises.
-    result = getattr(case, "referral_result", None)
+    # Read with the case (appeals.selectors.cases_in_scope): no query.
+    results = split_referral_results(decisions, case.referral_results.all())
+    result = results.current
     return CaseView(
         case=case,
         categories=trace_categories(case.trace),
@@ -356,6 +362,7 @@ def case_view(case: Case, open_challenges: list[Challenge], usernames: dict[int,
         notices=list(case.notifications.all()),
         referral_result=result,
         referral_result_role=role_words(result.role) if result else "",
+        earlier_referral_results=[(row, role_words(row.role)) for row in results.earlier],
     )
 
 

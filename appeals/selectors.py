@@ -36,6 +36,7 @@ from casework.models import (
     Decision,
     Notification,
     NotificationKind,
+    ReferralResult,
 )
 from casework.selectors import cases_visible_to
 from flags.models import EvidenceRecord, Flag, FlagEvidence, Subject
@@ -177,13 +178,14 @@ def flags_with_evidence(scope: RecordScope) -> list[Flag]:
 def cases_in_scope(scope: RecordScope) -> list[Case]:
     return list(
         Case.objects.filter(pk__in=scope.case_ids)
-        .select_related(
-            "policy",
-            "referral_result",
-            "referral_result__recorded_by",
-            "referral_result__on_behalf_of",
-        )
+        .select_related("policy")
         .prefetch_related(
+            # Every result recorded for the case's referrals: with the decisions, which say which
+            # referral stands (casework.selectors.split_referral_results).
+            Prefetch(
+                "referral_results",
+                queryset=ReferralResult.objects.select_related("recorded_by", "on_behalf_of"),
+            ),
             Prefetch(
                 "decisions",
                 queryset=Decision.objects.select_related(

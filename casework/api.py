@@ -210,7 +210,8 @@ class ReferralResultOut(serializers.Serializer[Any]):
     reasons = serializers.CharField()
     referral = serializers.IntegerField(
         source="referral_id",
-        help_text="The decision that referred the case: its second signature.",
+        help_text="The decision that referred the case, its second signature: the referral this "
+        "is the result of.",
     )
     recorded_at = serializers.DateTimeField()
     recorded_by = serializers.CharField(source="recorded_by.username")
@@ -245,12 +246,19 @@ class CaseDetail(CaseListItem):
     decisions = serializers.SerializerMethodField()
     reevaluations = serializers.SerializerMethodField()
     referral_result = serializers.SerializerMethodField(
-        help_text="For a referred case: what the investigating body concluded, once a senior "
-        "reviewer has recorded it (`POST /api/v1/cases/{id}/referral-result/`); null until then."
+        help_text="For a referred case: what the investigating body concluded about the referral "
+        "that stands, once a senior reviewer has recorded it "
+        "(`POST /api/v1/cases/{id}/referral-result/`); null until then, and null where no "
+        "referral stands."
+    )
+    earlier_referral_results = serializers.SerializerMethodField(
+        help_text="Results recorded for referrals of the case that no longer stand (an upheld "
+        "challenge set aside the referral or a decision it rested on), oldest first: history, "
+        "not the case's result, and counted nowhere."
     )
     outcome_class = serializers.SerializerMethodField(
         help_text="What the case counts as in the figures (casework.outcomes): `pending` while "
-        "it is live or its referral has no result."
+        "it is live or the referral that stands has no result."
     )
     next_steps = serializers.SerializerMethodField()
 
@@ -268,12 +276,16 @@ class CaseDetail(CaseListItem):
 
     @extend_schema_field(ReferralResultOut(allow_null=True))
     def get_referral_result(self, case: Case) -> Any:
-        found = self.context["referral_result"]
+        found = self.context["referral_results"].current
         return None if found is None else ReferralResultOut(found).data
+
+    @extend_schema_field(ReferralResultOut(many=True))
+    def get_earlier_referral_results(self, case: Case) -> Any:
+        return ReferralResultOut(self.context["referral_results"].earlier, many=True).data
 
     @extend_schema_field(serializers.ChoiceField(choices=OutcomeClass.choices))
     def get_outcome_class(self, case: Case) -> str:
-        found = self.context["referral_result"]
+        found = self.context["referral_results"].current
         return outcome_class(case.status, case.outcome, found.result if found else None)
 
     @extend_schema_field(NextStepOut(many=True))
@@ -341,14 +353,15 @@ def case_context(case: Case, request: Request) -> dict[str, Any]:
         actor_for(request.user),
         conflict_for_request(request.user, case.subject),  # type: ignore[arg-type]
     )
+    decisions = selectors.decisions_of_case(case)
     return {
         "now": timezone.now(),
         "categories": {case.pk: sorted({link.flag.category for link in links})},
         "links": links,
-        "decisions": selectors.decisions_of_case(case),
+        "decisions": decisions,
         "context_accounts": selectors.context_accounts_of_case(case),
         "reevaluations": selectors.reevaluations_of_case(case),
-        "referral_result": selectors.referral_result_of(case),
+        "referral_results": selectors.referral_results_of(case, decisions),
         "steps": steps,
     }
 

@@ -397,14 +397,20 @@ class ReferralResult(models.Model):
     it, recorded afterwards by a senior reviewer: what was found, the day the body concluded, and
     the reasons, with who recorded it in what role.
 
-    One per case, insert-only: a result is never rewritten or taken back. Its
-    ``case.referral_result_recorded`` event carries its id and row hash. What the result makes of
-    the case for the figures (confirmed, wrong, ...) is said once, in ``casework.outcomes``.
+    One per referral, insert-only: a result is never rewritten or taken back. Its
+    ``case.referral_result_recorded`` event carries its id and row hash. A case referred again
+    after an upheld challenge set its referral aside has a result for each referral; only the one
+    for the referral that stands is the case's current result (``selectors.referral_results_of``),
+    the others are its history. What the current result makes of the case for the figures
+    (confirmed, wrong, ...) is said once, in ``casework.outcomes``.
     """
 
-    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="referral_result")
-    # The decision that referred the case: its second senior signature.
-    referral = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referral_results")
+    # The decision that referred the case, the referral's second senior signature: it has at most
+    # one result.
+    referral = models.OneToOneField(
+        Decision, on_delete=models.PROTECT, related_name="referral_result"
+    )
     result = models.CharField(max_length=30, choices=ReferralResultKind.choices)
     # The day the investigating body concluded: never in the future, never before the referral.
     concluded_on = models.DateField()

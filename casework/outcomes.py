@@ -22,6 +22,12 @@ lead. Only a case's present state counts: a referral whose decision an upheld ch
 is a live case again (pending), whatever result was recorded for it before; a concluded case
 marked for reconsideration after a correction keeps its class until it is decided again.
 
+A referral's result is the result of that referral only. The result that counts is the case's
+*current* one, the result of the referral that stands: the case's latest second senior signature,
+with no setting-aside after it (``selectors.standing_referral_id``). A case referred again after
+its referral was set aside is pending until the new referral's result is recorded; the result
+of the referral set aside is history, shown as such, and counted nowhere.
+
 Two forms of the one definition, held to each other by a test over every combination of state,
 outcome, referral result and kind of withdrawal (tests/casework/test_outcomes.py):
 
@@ -36,10 +42,19 @@ See docs/decisions/0027-what-counts-as-confirmed-and-wrong.md.
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, Q, Value, When
+from django.db.models import Count, Exists, OuterRef, Q, Value, When
 from django.db.models.lookups import Exact
 
-from casework.models import Case, CaseStatus, Outcome, ReferralResultKind
+from casework import selectors
+from casework.models import (
+    Case,
+    CaseStatus,
+    Decision,
+    DecisionKind,
+    Outcome,
+    ReferralResult,
+    ReferralResultKind,
+)
 
 
 class OutcomeClass(models.TextChoices):
@@ -61,8 +76,8 @@ CONFIRMING_RESULTS = (
 
 
 def outcome_class(status: str, outcome: str, result: str | None) -> OutcomeClass:
-    """The class of a case in ``status`` with ``outcome``, whose referral's result is ``result``
-    (None where none is recorded)."""
+    """The class of a case in ``status`` with ``outcome``, whose current referral result is
+    ``result`` (None where none is recorded for the referral that stands)."""
     if status == CaseStatus.CLOSED:
         if outcome == Outcome.NO_FURTHER_ACTION:
             return OutcomeClass.WRONG
@@ -84,18 +99,37 @@ def outcome_class(status: str, outcome: str, result: str | None) -> OutcomeClass
 
 
 def outcome_class_of(case: Case) -> OutcomeClass:
-    """``outcome_class`` for one case, reading its referral's result (one query unless
-    ``select_related("referral_result")`` read it already)."""
-    recorded = getattr(case, "referral_result", None)
-    return outcome_class(case.status, case.outcome, recorded.result if recorded else None)
+    """``outcome_class`` for one case, reading its current referral result (two queries, and only
+    for a referred case: no other state's class depends on a result)."""
+    current = None
+    if case.status == CaseStatus.REFERRED:
+        current = selectors.referral_results_of(case).current
+    return outcome_class(case.status, case.outcome, current.result if current else None)
+
+
+def current_result_is(prefix: str, results: list[str]) -> Exists:
+    """Whether the case at ``prefix`` has a current referral result among ``results``: one whose
+    referral no later second signature and no later setting-aside on the case came after, which
+    is ``selectors.standing_referral_id`` in SQL. Decisions are insert-only, so ids order them."""
+    superseded = Decision.objects.filter(
+        case_id=OuterRef("case_id"),
+        kind__in=[DecisionKind.SECOND_SIGNATURE, DecisionKind.SET_ASIDE],
+        pk__gt=OuterRef("referral_id"),
+    )
+    return Exists(
+        ReferralResult.objects.filter(case_id=OuterRef(f"{prefix}pk"), result__in=results).filter(
+            ~Exists(superseded)
+        )
+    )
 
 
 def outcome_class_expression(prefix: str = "") -> models.Case:
     """``outcome_class`` as a database expression over the case at ``prefix`` (``""`` on a query
     of cases; ``"case__"`` on a query of rows that point at a case, such as its flags' links).
 
-    The referral's result is read through a left join on the case's one result, so rows are never
-    multiplied, and the expression can be annotated, grouped by, or counted conditionally."""
+    The current referral result is read by correlated ``EXISTS`` subqueries, reached only for a
+    referred case, so rows are never multiplied, and the expression can be annotated, grouped
+    by, or counted conditionally."""
 
     def on_case(**lookups: Any) -> Q:
         return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
@@ -103,7 +137,9 @@ def outcome_class_expression(prefix: str = "") -> models.Case:
     def becomes(condition: Q, found: OutcomeClass) -> When:
         return When(condition, then=Value(found.value))
 
-    result = "referral_result__result"
+    def referred_with(*results: str) -> Q:
+        return on_case(status=CaseStatus.REFERRED) & Q(current_result_is(prefix, list(results)))
+
     return models.Case(
         becomes(
             on_case(status=CaseStatus.CLOSED, outcome=Outcome.NO_FURTHER_ACTION),
@@ -118,19 +154,10 @@ def outcome_class_expression(prefix: str = "") -> models.Case:
             OutcomeClass.WELFARE,
         ),
         becomes(on_case(status=CaseStatus.WITHDRAWN), OutcomeClass.WRONG),
+        becomes(referred_with(*CONFIRMING_RESULTS), OutcomeClass.CONFIRMED),
+        becomes(referred_with(ReferralResultKind.NO_CASE_TO_ANSWER), OutcomeClass.WRONG),
         becomes(
-            on_case(status=CaseStatus.REFERRED, **{f"{result}__in": list(CONFIRMING_RESULTS)}),
-            OutcomeClass.CONFIRMED,
-        ),
-        becomes(
-            on_case(status=CaseStatus.REFERRED, **{result: ReferralResultKind.NO_CASE_TO_ANSWER}),
-            OutcomeClass.WRONG,
-        ),
-        becomes(
-            on_case(
-                status=CaseStatus.REFERRED,
-                **{result: ReferralResultKind.WITHDRAWN_BY_INVESTIGATOR},
-            ),
+            referred_with(ReferralResultKind.WITHDRAWN_BY_INVESTIGATOR),
             OutcomeClass.INVESTIGATION_WITHDRAWN,
         ),
         default=Value(OutcomeClass.PENDING.value),

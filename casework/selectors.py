@@ -280,9 +280,6 @@ def case_for_review(case_id: int, user: User) -> Case:
             "policy",
             "assignee",
             "recommended_by",
-            # The referral's result, if any, with who recorded it: read with the case.
-            "referral_result__recorded_by",
-            "referral_result__on_behalf_of",
         )
         .filter(pk=case_id)
         .first()
@@ -360,16 +357,67 @@ def reviewer_usernames() -> list[str]:
     )
 
 
-def referral_result_of(case: Case) -> ReferralResult | None:
-    """The result recorded for the case's referral, with who recorded it, or None: from the case
-    when it was read with it (``case_for_review``), else in one query."""
-    if Case.referral_result.is_cached(case):
-        return getattr(case, "referral_result", None)
+@dataclass(frozen=True)
+class ReferralResults:
+    """The results recorded for a case's referrals: ``current``, the result of the referral that
+    stands (None until it is recorded, and where no referral stands), and ``earlier``, the results
+    of referrals that no longer stand, oldest first: history, counted nowhere."""
+
+    current: ReferralResult | None
+    earlier: list[ReferralResult]
+
+
+def standing_referral_id(decisions: Iterable[Decision]) -> int | None:
+    """The id of the case's referral that stands, among ``decisions`` (the case's, in any order):
+    its latest second senior signature, unless a setting-aside came after it. Whichever decision
+    an upheld challenge set aside (the signature, the first signature, the recommendation they
+    signed), the case went back to review, so the referral it had then no longer stands; a
+    referral signed after that is the one that does. Decisions are insert-only, so ids order
+    them."""
+    latest = max(
+        (d for d in decisions if d.kind in (DecisionKind.SECOND_SIGNATURE, DecisionKind.SET_ASIDE)),
+        key=lambda d: d.pk,
+        default=None,
+    )
     return (
-        ReferralResult.objects.select_related("recorded_by", "on_behalf_of", "referral")
-        .filter(case=case)
+        latest.pk if latest is not None and latest.kind == DecisionKind.SECOND_SIGNATURE else None
+    )
+
+
+def split_referral_results(
+    decisions: Iterable[Decision], results: Iterable[ReferralResult]
+) -> ReferralResults:
+    """``ReferralResults`` from a case's decisions and results, already read (a prefetch): no
+    query."""
+    standing = standing_referral_id(decisions)
+    ordered = sorted(results, key=lambda row: row.pk)
+    current = next((row for row in ordered if row.referral_id == standing), None)
+    return ReferralResults(current, [row for row in ordered if row is not current])
+
+
+def standing_referral(case: Case) -> Decision | None:
+    """The case's referral that stands (``standing_referral_id``), or None, in one query."""
+    latest = (
+        case.decisions.filter(kind__in=[DecisionKind.SECOND_SIGNATURE, DecisionKind.SET_ASIDE])
+        .order_by("-pk")
         .first()
     )
+    return latest if latest is not None and latest.kind == DecisionKind.SECOND_SIGNATURE else None
+
+
+def referral_results_of(case: Case, decisions: Iterable[Decision] | None = None) -> ReferralResults:
+    """The results recorded for the case's referrals, current and earlier, with who recorded
+    them: where the case's ``decisions`` were read already, in one query, and in none for a case
+    never referred (a result names its referral's signature); else in two."""
+    if decisions is None:
+        standing = standing_referral(case)
+        decisions = [standing] if standing is not None else []
+    else:
+        decisions = list(decisions)
+        if not any(d.kind == DecisionKind.SECOND_SIGNATURE for d in decisions):
+            return ReferralResults(None, [])
+    results = ReferralResult.objects.select_related("recorded_by", "on_behalf_of").filter(case=case)
+    return split_referral_results(decisions, results)
 
 
 def notifications_of_case(case: Case) -> list[Notification]:

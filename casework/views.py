@@ -35,7 +35,6 @@ from casework.models import (
     Decision,
     DecisionKind,
     Outcome,
-    ReferralResult,
     ReferralResultKind,
 )
 from casework.panels import case_panels
@@ -234,7 +233,8 @@ def _render_case(
     notices = selectors.notifications_of_case(case)
     context_accounts = selectors.context_accounts_of_case(case)
     reevaluations = selectors.reevaluations_of_case(case)
-    result = selectors.referral_result_of(case)
+    results = selectors.referral_results_of(case, decisions)
+    result = results.current
     conflict = conflict_for_request(actor.user, case.subject)
     steps = next_steps(case, actor, conflict)
     may_record_result = any(
@@ -279,10 +279,11 @@ def _render_case(
             "failed_form": form,
             "referral_result": result,
             "referral_result_role": _role_words(result.role) if result else "",
+            "earlier_referral_results": [(row, _role_words(row.role)) for row in results.earlier],
             "result_form": result_form,
             "result_kinds": ReferralResultKind.choices,
             "timeline": _timeline(
-                case, decisions, notices, context_accounts, reevaluations, result
+                case, decisions, notices, context_accounts, reevaluations, results
             ),
             "case_history": versions_with_changes(case.history.select_related("history_user")),
             "flag_history": versions_with_changes(
@@ -345,7 +346,7 @@ def _timeline(
     notices: list[Any],
     context_accounts: dict[int, list[EvidenceContext]],
     reevaluations: list[CaseReevaluation],
-    result: ReferralResult | None = None,
+    results: selectors.ReferralResults | None = None,
 ) -> list[_Event]:
     events = [
         _Event(
@@ -382,17 +383,21 @@ def _timeline(
     for accounts in context_accounts.values():
         events.extend(_context_event(context) for context in accounts)
     events.extend(_reevaluation_event(row) for row in reevaluations)
-    if result is not None:
-        events.append(
-            _Event(
-                result.recorded_at,
-                "Referral result recorded",
-                result.recorded_by.get_username(),
-                _role_words(result.role),
-                result.reasons,
-                f"{result.get_result_display()}, concluded on {result.concluded_on:%-d %B %Y}",
+    if results is not None:
+        for result in [*results.earlier, *([results.current] if results.current else [])]:
+            settled = f"{result.get_result_display()}, concluded on {result.concluded_on:%-d %B %Y}"
+            if result is not results.current:
+                settled = f"{settled}; referral {result.referral_id} no longer stands"
+            events.append(
+                _Event(
+                    result.recorded_at,
+                    "Referral result recorded",
+                    result.recorded_by.get_username(),
+                    _role_words(result.role),
+                    result.reasons,
+                    settled,
+                )
             )
-        )
     return sorted(events, key=lambda event: event.at)
 
 

@@ -130,7 +130,9 @@ def no_longer_meets_threshold(case: Case, actor: Actor) -> str:
 
 
 def no_referral_result_yet(case: Case, actor: Actor) -> str:
-    existing = selectors.referral_result_of(case)
+    # The referral that stands: a result recorded for one set aside before the case was referred
+    # again is history, and does not stop the new referral's result being recorded.
+    existing = selectors.referral_results_of(case).current
     if existing is not None:
         return (
             f"The result of this referral is already recorded (result {existing.pk}: "
@@ -139,7 +141,7 @@ def no_referral_result_yet(case: Case, actor: Actor) -> str:
             f"on {timezone.localtime(existing.recorded_at):%-d %B %Y}). A referral has one "
             "result, and it is never rewritten."
         )
-    if selectors.latest_decision(case, DecisionKind.SECOND_SIGNATURE) is None:
+    if selectors.standing_referral(case) is None:
         return "No referral signature is on record for this case, so it has no result to record."
     return ""
 
@@ -274,8 +276,8 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({CaseStatus.REFERRED}),
         UNCHANGED,
         SENIOR,
-        "the investigating body has concluded and no result is recorded yet; the result, the "
-        "day it concluded and the reasons are given",
+        "the investigating body has concluded and no result is recorded yet for the referral "
+        "that stands; the result, the day it concluded and the reasons are given",
         no_referral_result_yet,
         own_form=True,
     ),

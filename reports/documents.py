@@ -138,6 +138,10 @@ def redact_record(record: SubjectRecord, redactor: Redactor) -> dict[int, list[A
             decision.rationale = redactor.redact_text(
                 decision.rationale, where=f"Case {case.pk}, decision {decision.pk}, reasons"
             )
+        for result in case.referral_results.all():
+            result.reasons = redactor.redact_text(
+                result.reasons, where=f"Case {case.pk}, referral result {result.pk}, reasons"
+            )
     return factors
 
 
@@ -168,6 +172,7 @@ def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
     case = grant.case
     if case is None:
         raise ValueError(f"Report {report.pk}: a case file needs its case.")
+    decisions = casework_selectors.decisions_of_case(case)
     context = {
         "case": case,
         "flags": [
@@ -178,7 +183,8 @@ def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
             }
             for link in casework_selectors.flags_of_case(case)
         ],
-        "decisions": casework_selectors.decisions_of_case(case),
+        "decisions": decisions,
+        "referral_results": casework_selectors.referral_results_of(case, decisions),
         "notices": casework_selectors.notifications_of_case(case),
         "context_accounts": casework_selectors.context_accounts_of_case(case),
         "trace_categories": trace_categories(case.trace),

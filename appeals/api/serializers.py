@@ -27,6 +27,7 @@ from appeals.models import (
 from casework.api import ReevaluationOut as CaseReevaluationOut
 from casework.api import ReferralResultOut
 from casework.models import Case
+from casework.selectors import ReferralResults, split_referral_results
 from config.api_pages import page_serializer
 from flags.models import EvidenceRecord, EvidenceStatus, Flag, stands_for
 
@@ -171,16 +172,25 @@ class CaseOut(serializers.Serializer[Any]):
     decisions = RecordDecisionOut(many=True, source="decisions.all")
     reevaluations = ReevaluationOut(many=True, source="reevaluations.all")
     referral_result = serializers.SerializerMethodField(
-        help_text="For a referred case: what the investigating body concluded, once a senior "
-        "reviewer has recorded it; null until then."
+        help_text="For a referred case: what the investigating body concluded about the referral "
+        "that stands, once a senior reviewer has recorded it; null until then, and null where "
+        "no referral stands."
+    )
+    earlier_referral_results = serializers.SerializerMethodField(
+        help_text="Results recorded for referrals of the case that no longer stand (an upheld "
+        "challenge set aside the referral or a decision it rested on), oldest first: history, "
+        "not the case's result."
     )
     notices = CaseNoticeOut(many=True, source="notifications.all")
 
     @extend_schema_field(ReferralResultOut(allow_null=True))
     def get_referral_result(self, case: Case) -> Any:
-        # Read with the case (appeals.selectors.cases_in_scope); absent, the accessor raises.
-        found = getattr(case, "referral_result", None)
+        found = _referral_results(case).current
         return None if found is None else ReferralResultOut(found).data
+
+    @extend_schema_field(ReferralResultOut(many=True))
+    def get_earlier_referral_results(self, case: Case) -> Any:
+        return ReferralResultOut(_referral_results(case).earlier, many=True).data
 
     @extend_schema_field(serializers.CharField())
     def get_why_opened(self, case: Case) -> str:
@@ -610,3 +620,8 @@ class ChallengeTransitionIn(serializers.Serializer[Any]):
         default="",
         help_text="To escalate: why the rejection is wrong.",
     )
+
+
+def _referral_results(case: Case) -> ReferralResults:
+    # Read with the case, its decisions and results (appeals.selectors.cases_in_scope): no query.
+    return split_referral_results(case.decisions.all(), case.referral_results.all())

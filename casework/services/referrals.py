@@ -3,14 +3,16 @@ recorded afterwards by a senior reviewer.
 
 Until then a referral ends what Scrutiny knows of the case; with it, the figures can say whether
 the case was a lead that was confirmed, one that was wrong, or one the body withdrew
-(``casework.outcomes``). One result per case, insert-only, and never rewritten.
+(``casework.outcomes``). One result per referral, insert-only, and never rewritten: a case
+referred again after an upheld challenge set its referral aside has the new referral's result
+recorded beside the old one, which stays, as history.
 
 ``record_referral_result`` is the one door. It locks the case, checks the workflow's row for the
 action (``workflow.allowed``: the conflict check, a senior reviewer, a referred case with no
-result yet), the recorder's fresh declaration of no conflict, the result, the day the body
-concluded and the reasons; then writes the result, the notice to the subject (only if they have
-been told of the case) and the audit event, in one transaction. Refused, it raises a
-CaseActionError and writes nothing.
+result yet for the referral that stands), the recorder's fresh declaration of no conflict, the
+result, the day the body concluded and the reasons; then writes the result, the notice to the
+subject (only if they have been told of the case) and the audit event, in one transaction.
+Refused, it raises a CaseActionError and writes nothing.
 """
 
 from dataclasses import dataclass
@@ -27,7 +29,6 @@ from casework import audit_actions, selectors
 from casework.models import (
     Case,
     Decision,
-    DecisionKind,
     NotificationKind,
     ReferralResult,
     ReferralResultKind,
@@ -62,7 +63,7 @@ def record_referral_result(
         if case is None:
             raise TransitionRefused(f"There is no case {case_id}.")
         allowed(case, Action.RECORD_REFERRAL_RESULT, actor)
-        referral = selectors.latest_decision(case, DecisionKind.SECOND_SIGNATURE)
+        referral = selectors.standing_referral(case)
         if referral is None:  # the row's guard checked it; this is under the lock
             raise TransitionRefused("No referral signature is on record for this case.")
         kind, concluded_on = _checked(request, referral, actor)

@@ -8,13 +8,14 @@ from typing import Any
 from django.core import mail
 from django.test import Client
 
-from casework.models import Notification, NotificationKind, ReferralResult
+from casework.models import Decision, DecisionKind, Notification, NotificationKind, ReferralResult
 from casework.services import (
     DecisionRequest,
     ReferralResultRequest,
     act_on_case,
     record_referral_result,
 )
+from casework.services.review import set_aside
 from tests.appeals.conftest import Clients, World
 from tests.factories import TODAY
 
@@ -151,3 +152,77 @@ def test_the_record_page_reads_the_result_with_the_case(world: World, api: Any) 
         assert "Misconduct found" in client.get("/me/").content.decode()
 
     assert len(with_result.captured_queries) == len(without.captured_queries)
+
+
+def set_aside_and_refer_again(world: World) -> None:
+    """An upheld challenge sets the referral aside, and the case, back in review, is referred
+    again."""
+    referral = (
+        Decision.objects.filter(case=world.case, kind=DecisionKind.SECOND_SIGNATURE)
+        .order_by("pk")
+        .last()
+    )
+    assert referral is not None
+    set_aside(
+        world.case.pk,
+        actor=world.actor("dan.steward"),
+        decision_id=referral.pk,
+        rationale=f"{RATIONALE} The challenge to the referral is upheld.",
+        no_conflict_declared=True,
+    )
+    for username, action, outcome in (
+        ("ravi.reviewer", "start_review", ""),
+        ("ravi.reviewer", "recommend", "referral"),
+        ("sam.senior", "sign_referral", "referral"),
+        ("sue.senior", "sign_referral", "referral"),
+    ):
+        act_on_case(
+            world.case.pk,
+            DecisionRequest(action, RATIONALE, outcome=outcome, no_conflict_declared=True),
+            actor=world.actor(username),
+        )
+
+
+def test_fay_sees_the_result_of_a_referral_set_aside_as_history(world: World) -> None:
+    refer(world)
+    old = record(world)
+    set_aside_and_refer_again(world)
+
+    page = my_record_page(world)
+
+    current = page[
+        page.index(f'id="referral-result-{world.case.pk}"') : page.index(
+            f'id="earlier-referral-results-{world.case.pk}"'
+        )
+    ]
+    assert "Not recorded yet" in current and "Misconduct found" not in current
+    history = page[page.index(f'id="earlier-referral-results-{world.case.pk}"') :]
+    assert (
+        f"Misconduct found, for the referral signed in decision {old.referral_id}, which no "
+        "longer stands" in history
+    )
+    assert REASONS in history
+
+
+def test_fay_reads_the_current_result_and_the_earlier_ones_in_her_api_record(
+    world: World, api: Clients
+) -> None:
+    refer(world)
+    old = record(world)
+    set_aside_and_refer_again(world)
+    client = api("fay.flagged")
+
+    [before] = client.get("/api/v1/me/").json()["record"]["cases"]
+    new = record(world)
+    [after] = client.get("/api/v1/me/").json()["record"]["cases"]
+
+    assert before["referral_result"] is None
+    assert [(r["id"], r["referral"]) for r in before["earlier_referral_results"]] == [
+        (old.pk, old.referral_id)
+    ]
+    assert (after["referral_result"]["id"], after["referral_result"]["referral"]) == (
+        new.pk,
+        new.referral_id,
+    )
+    assert after["earlier_referral_results"] == before["earlier_referral_results"]
+    assert new.referral_id != old.referral_id

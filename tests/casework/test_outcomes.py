@@ -82,20 +82,31 @@ def test_every_withdrawal_is_one_whose_data_no_longer_meets_the_threshold() -> N
 
 # --- the expression and the function agree ------------------------------------------------------
 
-WITHDRAWAL_KINDS = ("none", "by_reevaluation", "by_reviewer")
+# What happened beside the case's state: how it was withdrawn, or what became of the referral the
+# result was recorded for (set aside by an upheld challenge; set aside, and the case referred
+# again, the new referral with no result yet).
+HISTORIES = ("none", "by_reevaluation", "by_reviewer", "referral_set_aside", "referred_again")
+# Histories in which the recorded result is of a referral that no longer stands.
+RESULT_NO_LONGER_STANDS = ("referral_set_aside", "referred_again")
 COMBINATIONS = list(
     itertools.product(
         CaseStatus.values,
         ["", *Outcome.values],
         [None, *ReferralResultKind.values],
-        WITHDRAWAL_KINDS,
+        HISTORIES,
     )
 )
 
 
+def current(result: str | None, history: str) -> str | None:
+    """The case's current result: the recorded one, unless its referral no longer stands."""
+    return None if history in RESULT_NO_LONGER_STANDS else result
+
+
 def arrange(combinations: list[tuple[str, str, str | None, str]]) -> dict[int, tuple[Any, ...]]:
     """One case per combination, each with its own subject, its referral decision, its result
-    and its withdrawal as the combination says: rows arranged directly, in a few inserts."""
+    and its history as the combination says: rows arranged directly, in a few inserts, in the
+    order the workflow would make them (decisions are insert-only, so their ids order them)."""
     policy = ThresholdPolicy.objects.get(status=PolicyStatus.ACTIVE)
     opener = system_actor().user
     subjects = [
@@ -117,36 +128,42 @@ def arrange(combinations: list[tuple[str, str, str | None, str]]) -> dict[int, t
         )
         for subject, (status, outcome, _, _) in zip(subjects, combinations, strict=True)
     )
-    made: dict[int, tuple[Any, ...]] = {}
-    referrals = []
-    for case, combination in zip(cases, combinations, strict=True):
-        made[case.pk] = combination
-        _, _, result, withdrawal = combination
-        if result is not None or withdrawal != "none":
-            kind = {
-                "none": DecisionKind.SECOND_SIGNATURE,
-                "by_reevaluation": DecisionKind.WITHDRAWAL,
-                "by_reviewer": DecisionKind.WITHDRAWAL,
-            }[withdrawal]
-            referrals.append(
-                Decision(
-                    case=case,
-                    kind=kind,
-                    rationale="Arranged for the test of the outcome classes.",
-                    made_at=NOW,
-                    made_by=opener,
-                    role="system" if withdrawal == "by_reevaluation" else "senior_reviewer",
-                    no_conflict_declared=True,
-                    status_before=CaseStatus.OPEN,
-                    status_after=case.status,
-                    policy_version=policy.version,
-                )
+    made: dict[int, tuple[Any, ...]] = dict(zip([c.pk for c in cases], combinations, strict=True))
+
+    def decisions(kind: str, which: list[Case], **fields: Any) -> dict[int, Decision]:
+        rows = Decision.objects.bulk_create(
+            Decision(
+                case=case,
+                kind=kind,
+                rationale="Arranged for the test of the outcome classes.",
+                made_at=NOW,
+                made_by=opener,
+                role="system" if made[case.pk][3] == "by_reevaluation" else "senior_reviewer",
+                no_conflict_declared=True,
+                status_before=CaseStatus.OPEN,
+                status_after=case.status,
+                policy_version=policy.version,
+                sets_aside=fields.get("sets_aside", {}).get(case.pk),
             )
-    decisions = {d.case_id: d for d in Decision.objects.bulk_create(referrals)}
+            for case in which
+        )
+        return {row.case_id: row for row in rows}
+
+    referred = [c for c in cases if made[c.pk][2] is not None or made[c.pk][3] != "none"]
+    referrals = decisions(DecisionKind.SECOND_SIGNATURE, referred)
+    set_aside = [c for c in cases if made[c.pk][3] in RESULT_NO_LONGER_STANDS]
+    decisions(DecisionKind.SET_ASIDE, set_aside, sets_aside=referrals)
+    decisions(
+        DecisionKind.SECOND_SIGNATURE, [c for c in cases if made[c.pk][3] == "referred_again"]
+    )
+    decisions(
+        DecisionKind.WITHDRAWAL,
+        [c for c in cases if made[c.pk][3] in ("by_reevaluation", "by_reviewer")],
+    )
     ReferralResult.objects.bulk_create(
         ReferralResult(
             case=case,
-            referral=decisions[case.pk],
+            referral=referrals[case.pk],
             result=made[case.pk][2],
             concluded_on=TODAY,
             reasons="Arranged for the test of the outcome classes.",
@@ -183,23 +200,53 @@ def test_the_expression_and_the_function_agree_on_every_combination(frozen_today
         )
     )
 
-    assert len(annotated) == len(COMBINATIONS) == 7 * 5 * 5 * 3
-    for case_id, (status, outcome, result, withdrawal) in made.items():
-        assert annotated[case_id] == outcome_class(status, outcome, result), (
+    assert len(annotated) == len(COMBINATIONS) == 7 * 5 * 5 * 5
+    for case_id, (status, outcome, result, history) in made.items():
+        assert annotated[case_id] == outcome_class(status, outcome, current(result, history)), (
             status,
             outcome,
             result,
-            withdrawal,
+            history,
         )
-    for case in Case.objects.select_related("referral_result"):
-        assert outcome_class_of(case) == annotated[case.pk]
+    for case in Case.objects.all():
+        assert outcome_class_of(case) == annotated[case.pk], made[case.pk]
     # Every class is reached, so that the agreement is not vacuous for any.
     assert set(annotated.values()) == set(OutcomeClass.values)
 
 
+@pytest.mark.parametrize("history", RESULT_NO_LONGER_STANDS)
+@pytest.mark.parametrize("result", ReferralResultKind.values)
+def test_a_result_of_a_referral_that_no_longer_stands_counts_not(
+    frozen_today: Any, history: str, result: str
+) -> None:
+    """A referred case whose result was recorded for a referral since set aside (the case then
+    referred again) is pending, in SQL and in Python, until the new referral's result is
+    recorded; with the referral standing, the same result counts."""
+    made = arrange(
+        [
+            (S.REFERRED, OUT.REFERRAL, result, history),
+            (S.REFERRED, OUT.REFERRAL, result, "none"),
+        ]
+    )
+    gone, standing = sorted(made)
+
+    annotated = dict(
+        Case.objects.annotate(outcome_class=outcome_class_expression()).values_list(
+            "pk", "outcome_class"
+        )
+    )
+    classes = {pk: outcome_class_of(Case.objects.get(pk=pk)) for pk in made}
+
+    assert annotated[gone] == classes[gone] == "pending"
+    assert annotated[standing] == classes[standing] == outcome_class(S.REFERRED, "referral", result)
+    assert annotated[standing] != "pending"
+    counts = Case.objects.aggregate(**outcome_counts())
+    assert counts["pending"] == 1
+
+
 def test_the_counts_are_one_query_and_match_the_function(frozen_today: Any) -> None:
     made = arrange(COMBINATIONS)
-    expected = Counter(str(outcome_class(s, o, r)) for s, o, r, _ in made.values())
+    expected = Counter(str(outcome_class(s, o, current(r, h))) for s, o, r, h in made.values())
 
     with CaptureQueriesContext(connection) as captured:
         counts = Case.objects.aggregate(**outcome_counts())

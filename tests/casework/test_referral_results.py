@@ -8,8 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.roles import actor_for
@@ -27,6 +28,8 @@ from casework.models import (
     NotificationKind,
     ReferralResult,
 )
+from casework.outcomes import outcome_class_expression, outcome_class_of
+from casework.selectors import referral_results_of
 from casework.services import (
     DecisionRequest,
     ReferralResultRequest,
@@ -34,6 +37,7 @@ from casework.services import (
     declare_conflict,
     record_referral_result,
 )
+from casework.services.review import set_aside
 from casework.workflow import ConflictOfInterest, InvalidDecision, TransitionRefused
 from tests.audit.test_insert_only import tamper, verify, verify_broken
 from tests.casework.steps import signed_as_recommended
@@ -326,6 +330,167 @@ def test_the_subject_is_not_told_of_a_result_on_a_case_they_have_not_been_told_o
         case=case, kind=NotificationKind.REFERRAL_CONCLUDED
     ).exists()
     assert [a for a, _, _ in tail.actions()] == ["case.referral_result_recorded"]
+
+
+# --- a referral set aside, and the case referred again -------------------------------------------
+
+
+def set_aside_and_refer_again(case: Case, people: dict[str, Any]) -> Decision:
+    """An upheld challenge sets the referral aside; the case, back in review, is referred again
+    by others. Returns the new referral's second signature."""
+    set_aside(
+        case.pk,
+        actor=actor_for(people["dan.steward"]),
+        decision_id=latest_referral(case).pk,
+        rationale=f"{RATIONALE} The challenge to the referral is upheld.",
+        no_conflict_declared=True,
+    )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    for username, action, outcome in (
+        ("ravi.reviewer", "start_review", ""),
+        ("ravi.reviewer", "recommend", "referral"),
+        ("sam.senior", "sign_referral", ""),
+        ("sue.senior", "sign_referral", ""),
+    ):
+        fields = signed_as_recommended(case.pk, action, {"outcome": outcome} if outcome else {})
+        act_on_case(
+            case.pk,
+            DecisionRequest(action, RATIONALE, no_conflict_declared=True, **fields),
+            actor=actor_for(people[username]),
+        )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REFERRED
+    return latest_referral(case)
+
+
+def latest_referral(case: Case) -> Decision:
+    return Decision.objects.filter(case=case, kind=DecisionKind.SECOND_SIGNATURE).latest("pk")
+
+
+def class_of(case: Case) -> tuple[str, str]:
+    """The case's outcome class by the SQL expression and by the Python function."""
+    annotated = Case.objects.annotate(found=outcome_class_expression()).get(pk=case.pk).found
+    return annotated, outcome_class_of(Case.objects.get(pk=case.pk))
+
+
+def test_a_referral_set_aside_and_signed_again_has_its_own_result(
+    case: Case, people: dict[str, Any]
+) -> None:
+    old = record(case, people["sam.senior"], result="no_case_to_answer")
+    assert class_of(case) == ("wrong", "wrong")
+
+    again = set_aside_and_refer_again(case, people)
+
+    # The old referral's result is history: the new referral has none yet, so the case is pending.
+    assert class_of(case) == ("pending", "pending")
+    found = referral_results_of(case)
+    assert (found.current, found.earlier) == (None, [old])
+    new = record(case, people["sue.senior"], concluded_on=timezone.localdate())
+    assert (new.referral, new.result) == (again, "misconduct_found")
+    assert class_of(case) == ("confirmed", "confirmed")
+    found = referral_results_of(case)
+    assert (found.current, found.earlier) == (new, [old])
+    old.refresh_from_db()  # insert-only: the old result is as it was recorded
+    assert (old.referral_id, old.result) != (again.pk, "misconduct_found")
+    # One result per referral: the new one's is recorded now, and is never rewritten.
+    with pytest.raises(TransitionRefused, match=f"already recorded \\(result {new.pk}:"):
+        record(case, people["sam.senior"], concluded_on=timezone.localdate())
+    assert ReferralResult.objects.filter(case=case).count() == 2
+    assert verify_stored_chain().intact
+
+
+def test_a_result_stands_only_while_its_referral_does(case: Case, people: dict[str, Any]) -> None:
+    old = record(case, people["sam.senior"])
+    set_aside(
+        case.pk,
+        actor=actor_for(people["dan.steward"]),
+        decision_id=latest_referral(case).pk,
+        rationale=f"{RATIONALE} The challenge to the referral is upheld.",
+        no_conflict_declared=True,
+    )
+
+    found = referral_results_of(Case.objects.get(pk=case.pk))
+
+    assert (found.current, found.earlier) == (None, [old])
+    assert class_of(case) == ("pending", "pending")
+
+
+def test_a_referral_has_one_result_in_the_database_too(case: Case, people: dict[str, Any]) -> None:
+    first = record(case, people["sam.senior"])
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReferralResult.objects.create(
+            case=case,
+            referral=first.referral,
+            result="no_case_to_answer",
+            concluded_on=CONCLUDED,
+            reasons=REASONS,
+            recorded_at=LATER,
+            recorded_by=people["sue.senior"],
+            role="senior_reviewer",
+            no_conflict_declared=True,
+        )
+
+
+def test_the_page_shows_the_set_aside_referrals_result_as_history(
+    case: Case, people: dict[str, Any]
+) -> None:
+    old = record(case, people["sam.senior"], result="no_case_to_answer")
+    again = set_aside_and_refer_again(case, people)
+    client = signed_in(people["sam.senior"])
+
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+
+    current = page[page.index('id="referral-result"') : page.index('id="earlier-referral-results"')]
+    # The new referral's result is awaited, and may be recorded.
+    assert 'id="act-record_referral_result"' in current
+    said = current[: current.index('id="act-record_referral_result"')]
+    assert "is not recorded yet" in said and "No case to answer" not in said
+    history = page[page.index('id="earlier-referral-results"') : page.index('id="timeline"')]
+    assert (
+        f"No case to answer, for the referral signed in decision {old.referral_id}, which no "
+        "longer stands" in history
+    )
+
+    post_result(client, case, concluded_on=timezone.localdate().isoformat())
+
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    current = page[page.index('id="referral-result"') : page.index('id="earlier-referral-results"')]
+    assert "Gross misconduct found" in current and "No case to answer" not in current
+    assert f"Decision {again.pk}, the referral's second signature" in current
+    history = page[page.index('id="earlier-referral-results"') : page.index('id="timeline"')]
+    assert "No case to answer" in history and "Gross misconduct found" not in history
+
+
+def test_the_case_api_gives_the_current_result_and_the_earlier_ones(
+    case: Case, people: dict[str, Any]
+) -> None:
+    old = record(case, people["sam.senior"], result="no_case_to_answer")
+    client = api_for(people, "sam.senior")
+    assert client.get(f"/api/v1/cases/{case.pk}/").json()["earlier_referral_results"] == []
+    again = set_aside_and_refer_again(case, people)
+
+    before = client.get(f"/api/v1/cases/{case.pk}/").json()
+
+    assert before["referral_result"] is None
+    assert before["outcome_class"] == "pending"
+    assert [(r["id"], r["referral"], r["result"]) for r in before["earlier_referral_results"]] == [
+        (old.pk, old.referral_id, "no_case_to_answer")
+    ]
+    [step] = [s for s in before["next_steps"] if s["action"] == "record_referral_result"]
+    assert step["available"] is True
+    response = api_result(
+        client, case.pk, result="misconduct_found", concluded_on=timezone.localdate().isoformat()
+    )
+    assert response.status_code == 201, response.json()
+    after = response.json()["case"]
+    assert (after["referral_result"]["referral"], after["referral_result"]["result"]) == (
+        again.pk,
+        "misconduct_found",
+    )
+    assert after["earlier_referral_results"] == before["earlier_referral_results"]
+    assert after["outcome_class"] == "confirmed"
 
 
 # --- insert-only, and verify_audit ---------------------------------------------------------------

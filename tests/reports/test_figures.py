@@ -143,7 +143,7 @@ def reference_counts(
     adverse: Counter[str] = Counter()
     confirmed: Counter[str] = Counter()
     wrong: Counter[str] = Counter()
-    for case in Case.objects.select_related("referral_result"):
+    for case in Case.objects.all():
         if not start <= case.opened_at < end or case.pk not in detector_cases:
             continue
         key = group_of(people[case.subject_id])

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from appeals import services as appeals_services
 from audit.models import AccessEvent, AuditEvent
+from casework.services import ReferralResultRequest, record_referral_result
 from flags.models import Flag
 from reports import services
 from reports.documents import build_document, document_to_pdf
@@ -23,6 +24,7 @@ from reports.models import Report, ReportKind, ReportStatus
 from reports.redaction import Kind, marker
 from reports.storage import report_storage
 from tests.appeals.conftest import World, overtime_flags, verify_audit
+from tests.appeals.test_referral_result import record, refer, set_aside_and_refer_again
 from tests.factories import TODAY, EvidenceItemFactory, FlagItemFactory, SubjectFactory
 from tests.ingest_client import post_flags
 from tests.reports.conftest import committing
@@ -429,3 +431,32 @@ def test_a_report_whose_every_attempt_killed_its_worker_is_given_up(
     assert "stopped its worker 3 times" in report.error
     assert AuditEvent.objects.get(action="report.failed").data["attempts"] == 3
     assert files_of(report, private_root) == []
+
+
+def test_the_case_file_and_the_pack_show_a_set_aside_referrals_result_as_history(
+    world: World,
+) -> None:
+    refer(world)
+    old = record(world)
+    set_aside_and_refer_again(world)
+    new = record_referral_result(
+        world.case.pk,
+        ReferralResultRequest(
+            result="no_case_to_answer",
+            concluded_on=TODAY,
+            reasons="The panel found the duty was rostered after all, in another system.",
+            no_conflict_declared=True,
+        ),
+        actor=world.actor("sue.senior"),
+    )
+
+    case_file = ask(world, "rita.reviewer", "case_file", {"case": world.case.pk})
+    pack = ask(world, "rita.reviewer", "disclosure", {"subject": world.subject.pk})
+
+    for report in (case_file, pack):
+        text = " ".join(pdf_text(stored(report)).split())
+        assert f"for the referral signed in decision {old.referral_id}, which no longer stands" in (
+            text
+        ), report.kind
+        assert f"decision {new.referral_id}, which no longer stands" not in text
+        assert "No case to answer" in text and "Misconduct found" in text
