@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from appeals.person_views import record_context
@@ -139,7 +140,9 @@ def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
 def _oversight(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
     first, last = period(params_of(report))
     title = f"Oversight report: {report.of_words()}"
-    context = oversight_context(first, last, verify_up_to=snapshot.seq)
+    context = oversight_context(
+        first, last, verify_up_to=snapshot.seq, today=timezone.localdate(snapshot.at)
+    )
     return title, [("Period", f"{first.isoformat()} to {last.isoformat()}, inclusive")], context
 
 
