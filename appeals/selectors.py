@@ -251,13 +251,29 @@ def no_such_challenge(challenge_id: int) -> str:
     return f"There is no challenge {challenge_id} that you may see."
 
 
+# How a download of a person's disclosure pack is written to their access log (reports.services):
+# against the report. A case file's download is written against its case, as the case's views are.
+DISCLOSURE_PACK_OBJECT_TYPE = "reports.report"
+
+
 def access_log(scope: RecordScope) -> QuerySet[AccessEvent]:
     """Who viewed the person's record, newest first: never a view of a case they have not been
-    told of; for a one-case grant, only the views of that case and its challenges."""
+    told of (a case file's download among them); for a one-case grant, only the views of that
+    case and its challenges.
+
+    While any of their cases is hidden from them, no one else's download of their disclosure
+    pack is shown either (a reviewer's, of the record as the person sees it): that someone is
+    reading their record now is what the deferral keeps from them. Their own downloads, and
+    their representative's, are shown. Once the case is told of, all of it is."""
     events = AccessEvent.objects.filter(subject_id=scope.subject.pk)
     hidden = [str(pk) for pk in scope.hidden_case_ids]
     if hidden:
         events = events.exclude(object_type="casework.case", object_id__in=hidden)
+        others = Q(object_type=DISCLOSURE_PACK_OBJECT_TYPE)
+        person = scope.subject.user_id
+        if person is not None:
+            others &= ~Q(user_id=person) & ~Q(on_behalf_of_user_id=person)
+        events = events.exclude(others)
     if not scope.whole_record:
         challenge_ids = [str(pk) for pk in _challenges_of(scope).values_list("pk", flat=True)]
         events = events.filter(

@@ -15,3 +15,8 @@ REPORT_MARKED = register(
     "report.marked_superseded",
     "A superseded report's marked edition (its banner on the first page) was rendered.",
 )
+REPORT_DATA_CORRECTED = register(
+    "report.data_corrected",
+    "A correction touched data a queued or rendering report reads: a render from a snapshot "
+    "older than this event finishes superseded.",
+)

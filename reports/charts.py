@@ -14,6 +14,8 @@ that a chart:
   metrics matplotlib ships and lays the chart out with, with Liberation Sans and Arial after
   it), no DOCTYPE, no `xlink` namespace (`href` instead); the only URL in it is the SVG
   namespace;
+- writes every text as given: a `$` in a group's or a detector's name is a dollar sign, never
+  mathematics for matplotlib to parse;
 - reads in greyscale: bars differ by shade and hatching as well as colour, and every value is
   written beside its group's name;
 - is accessible: `role="img"`, a `<title>` and a `<desc>` that states every number; the page or
@@ -85,6 +87,10 @@ _RC: dict[Any, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "hatch.linewidth": 1.0,
+    # Every text is drawn as written: a "$" in a group's or a detector's name (a role "Pay band
+    # $5 to $9") is a dollar sign, not the start of mathematics for matplotlib to typeset (or
+    # fail to parse). Set here for whatever the chart draws, and again on each text from data.
+    "text.parse_math": False,
 }
 _NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 _RENDER_LOCK = threading.Lock()
@@ -224,7 +230,7 @@ def _draw_disparities(
         )
 
     axes.set_xlim(0, right)
-    axes.set_xlabel(axis_label)
+    axes.set_xlabel(axis_label, parse_math=False)
     _title(figure, title)
     figure.legend(
         handles=[
@@ -298,7 +304,9 @@ def _draw_precision(figure: Figure, rows: Sequence[DetectorPrecision], *, title:
     axes.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     axes.grid(axis="x", color=REFERENCE, linewidth=0.5)
     axes.set_axisbelow(True)
-    axes.set_xlabel("Precision (confirmed of decided), with its Wilson 95% interval")
+    axes.set_xlabel(
+        "Precision (confirmed of decided), with its Wilson 95% interval", parse_math=False
+    )
     _title(figure, title)
 
 
@@ -341,6 +349,7 @@ def _row_label(axes: Axes, position: int, text: str) -> None:
         color=BLACK,
         zorder=3,
         bbox={"facecolor": "#ffffff", "edgecolor": "none", "pad": 1.0},
+        parse_math=False,
     )
 
 
@@ -352,6 +361,7 @@ def _title(figure: Figure, title: str) -> None:
         ha="left",
         fontsize=11,
         fontweight="bold",
+        parse_math=False,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from appeals.person_views import FlagView, record_context
@@ -204,7 +205,9 @@ def _case_file(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
 def _oversight(report: Report, grant: Allowed, snapshot: Snapshot) -> Built:
     first, last = period(params_of(report))
     title = f"Oversight report: {report.of_words()}"
-    context = oversight_context(first, last, verify_up_to=snapshot.seq)
+    context = oversight_context(
+        first, last, verify_up_to=snapshot.seq, today=timezone.localdate(snapshot.at)
+    )
     return title, [("Period", f"{first.isoformat()} to {last.isoformat()}, inclusive")], context
 
 

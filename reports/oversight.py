@@ -34,14 +34,16 @@ class FairnessView:
 
 
 def oversight_context(
-    first: date, last: date, *, verify_up_to: int | None = None
+    first: date, last: date, *, verify_up_to: int | None = None, today: date | None = None
 ) -> dict[str, Any]:
     """Everything the oversight report and the dashboard show for the period; ``verify_up_to``
-    (a report's snapshot) adds the verification of the audit chain up to that event."""
+    (a report's snapshot) adds the verification of the audit chain up to that event. ``today``
+    is the day deadlines are judged missed on: a report's is its snapshot's, so that rendering it
+    again from the same snapshot on a later day gives the same figures; the dashboard's today."""
     # Imported here: matplotlib takes a good part of a second to load, and only this draws.
     from reports.charts import disparity_bars, disparity_chart, precision_chart
 
-    figures: OversightFigures = oversight_figures(first, last)
+    figures: OversightFigures = oversight_figures(first, last, today=today)
     fairness = []
     for dimension in figures.dimensions:
         overall = dimension.overall

@@ -4,8 +4,10 @@ A report is asked for by a person (``request_report``), in one transaction with 
 its rendering is queued only once that transaction commits. ``render`` is what the Celery task
 runs, and may run more than once for one report (a redelivered message, a worker that died): it
 does nothing to a report already finished or given up, keeps one file per report, and records
-the completion once. ``open_report`` hands a finished file to a person still allowed to have it,
-logging the download in the audit log and, for a person's data, in the access log.
+the completion once; a render that read the data before a correction made while it was queued or
+rendering finishes superseded (``reports.receivers``). ``open_report`` hands a finished file to a
+person still allowed to have it, logging the download in the audit log and, for a person's data,
+in the access log.
 """
 
 import hashlib
@@ -24,10 +26,14 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
+from appeals.models import Challenge
+from appeals.selectors import DISCLOSURE_PACK_OBJECT_TYPE
 from audit import log
 from audit.access import Shown, record_access
 from audit.actors import system_actor
 from audit.history import save_with_history
+from audit.log import Entry
+from audit.models import AuditEvent
 from reports import audit_actions, params
 from reports.access import Allowed, allowed, may_ask_for
 from reports.errors import ReportError, ReportNotFound
@@ -71,6 +77,9 @@ def request_report(kind: Any, raw_params: Any, *, user: User) -> Report:
     limit = settings.REPORT_MAX_UNFINISHED_PER_PERSON
     now = timezone.now()
     with transaction.atomic():
+        # The requester's row locked until commit: their requests are counted one at a time, so
+        # two at once cannot both find room for one more.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         waiting = Report.objects.filter(requested_by=user, status__in=UNFINISHED).count()
         if waiting >= limit:
             raise ReportError(
@@ -115,8 +124,9 @@ def render(
     report_id: int, build: Builder, to_pdf: Callable[[Document, Snapshot, str], bytes]
 ) -> str:
     """Render one report: ``build`` its document at a snapshot, ``to_pdf`` it, store the file and
-    record its completion. Returns what happened: "done", "finished already" or "failed". Raises
-    RenderFailed where this attempt failed and the report has attempts left."""
+    record its completion. Returns what happened: "done", "superseded" (a correction was made
+    after the snapshot it read), "finished already" or "failed". Raises RenderFailed where this
+    attempt failed and the report has attempts left."""
     report = _start(report_id)
     if report is None:
         return "finished already"
@@ -235,19 +245,49 @@ def _finish(report_id: int, content: bytes, html: str, snapshot: Snapshot) -> st
         report.error = ""
         actor = system_actor()
         save_with_history(report, actor=actor, reason="rendered")
-        log.record(
+        completed = Entry(
             audit_actions.REPORT_COMPLETED,
             report,
-            actor=actor,
-            data={
+            {
                 "sha256": digest,
                 "size": len(content),
                 "snapshot_seq": snapshot.seq,
                 "snapshot_hash": snapshot.hash,
             },
         )
+        correction = _correction_since(report_id, snapshot)
+        superseded = _supersede_on_finishing(report, correction) if correction is not None else []
+        log.record_many([completed, *superseded], actor=actor)
     _remove_other_files(report)
-    return "done"
+    return "superseded" if superseded else "done"
+
+
+def _correction_since(report_id: int, snapshot: Snapshot) -> AuditEvent | None:
+    """The latest correction of data the report reads made after its snapshot: one committed
+    while it was queued or rendering (its ``report.data_corrected`` event), that the render read
+    the data from before. The report's row is locked: a correction still being made waits for
+    this to finish, and then finds the report finished and supersedes it itself."""
+    return (
+        AuditEvent.objects.filter(
+            action=audit_actions.REPORT_DATA_CORRECTED,
+            target_type=Report._meta.label_lower,
+            target_id=str(report_id),
+            seq__gt=snapshot.seq,
+        )
+        .order_by("-seq")
+        .first()
+    )
+
+
+def _supersede_on_finishing(report: Report, correction: AuditEvent) -> list[Entry]:
+    """Finish ``report`` superseded by ``correction``, as a correction made after it finished
+    would have: the same history, notices, marked edition and event naming the challenge."""
+    from reports.receivers import supersede
+
+    data = dict(correction.data)
+    named = data.get("challenge")
+    challenge = Challenge.objects.filter(pk=named).first() if named is not None else None
+    return supersede([report], challenge=challenge, cause=correction.reason, cause_data=data)
 
 
 def html_name(pdf_name: str) -> str:
@@ -422,15 +462,29 @@ def open_report(report_id: int, user: User, *, channel: str) -> tuple[Report, Ed
             actor=grant.actor,
             data={"sha256": digest, "channel": channel},
         )
-        if report.subject_id is not None and report.kind != ReportKind.OVERSIGHT:
+        shown = _shown_by(report)
+        if shown is not None:
             record_access(
-                [Shown(report.subject_id, "reports.report", report.pk)],
+                [shown],
                 actor=grant.actor,
                 channel=channel,
                 view=f"{report.kind}_download",
                 purpose=grant.purpose,
             )
     return report, Edition(file=report_storage().open(name, "rb"), sha256=digest)
+
+
+def _shown_by(report: Report) -> Shown | None:
+    """What a download shows of a person, for their access log. A case file is logged against
+    its case, as the case's own views are, so that the person sees the download exactly when they
+    see the case (never while its notice is deferred); a disclosure pack against the report (the
+    person's access log keeps someone else's download of it from them while any of their cases
+    is); an oversight report names no one."""
+    if report.subject_id is None or report.kind == ReportKind.OVERSIGHT:
+        return None
+    if report.kind == ReportKind.CASE_FILE and report.case_id is not None:
+        return Shown(report.subject_id, "casework.case", report.case_id)
+    return Shown(report.subject_id, DISCLOSURE_PACK_OBJECT_TYPE, report.pk)
 
 
 def download_name(report: Report) -> str:

@@ -28,11 +28,20 @@ RETRY_FIRST_DELAY = 10
 def render_report(self: Any, report_id: int) -> str:
     """Render a report. Safe to run again for the same report: a finished one is left alone, and
     the services bound the attempts (REPORT_MAX_ATTEMPTS), so the retries here need no bound of
-    their own; a message redelivered after a worker died counts as an attempt too."""
-    try:
-        return services.render(report_id, build_document, document_to_pdf)
-    except services.RenderFailed as exc:
-        raise self.retry(exc=exc, countdown=RETRY_FIRST_DELAY * 2**self.request.retries) from exc
+    their own; a message redelivered after a worker died counts as an attempt too.
+
+    Run eagerly (no broker: in the process that asked for it, once the request's transaction
+    commits) there is no queue to retry through: the attempts are made one after another, here,
+    and the last one's failure marks the report failed, with its error. The request answers as
+    usual, and the person's page says what went wrong."""
+    while True:
+        try:
+            return services.render(report_id, build_document, document_to_pdf)
+        except services.RenderFailed as exc:
+            if not self.request.is_eager:
+                raise self.retry(
+                    exc=exc, countdown=RETRY_FIRST_DELAY * 2**self.request.retries
+                ) from exc
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)

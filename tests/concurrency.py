@@ -69,3 +69,21 @@ def wait_for_lock_waiters(count: int) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"expected {count} sessions waiting on a lock, saw {waiting}")
+
+
+class ChainLock(RowLock):
+    """Holds the audit chain's lock from another connection until released: a transaction that
+    would append to the chain waits there, everything before it done and not yet committed."""
+
+    def __init__(self) -> None:
+        self.locked = threading.Event()
+        self.release = threading.Event()
+        self.results = {}
+
+    def _hold(self) -> None:
+        from audit.log import CHAIN_LOCK_KEY
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            self.locked.set()
+            self.release.wait(WAIT_SECONDS)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from audit.models import AccessEvent, AuditEvent
+from reports import tasks
 from reports.models import Report
 from tests.appeals.conftest import Clients, World
 from tests.reports.conftest import committing
@@ -44,6 +45,28 @@ def test_asking_answers_202_with_the_report_and_where_to_follow_it(
     assert followed["status"] == "done"
     assert followed["file_url"].endswith(f"/api/v1/reports/{report.pk}/file")
     assert followed["sha256"] == report.sha256
+
+
+def test_a_render_that_fails_in_process_answers_202_and_the_report_is_failed(
+    world: World, api: Clients, monkeypatch: Any, settings: Any
+) -> None:
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("WeasyPrint fell over")
+
+    monkeypatch.setattr(tasks, "document_to_pdf", broken)
+
+    response = post(
+        api("fay.flagged"), {"kind": "disclosure", "params": {"subject": world.subject.pk}}
+    )
+
+    assert response.status_code == 202, response.content
+    followed = api("fay.flagged").get(response.json()["status_url"]).json()
+    assert followed["status"] == "failed"
+    assert followed["error"].startswith("It could not be rendered")
+    report = Report.objects.get()
+    assert "RuntimeError: WeasyPrint fell over" in report.error
+    assert report.attempts == settings.REPORT_MAX_ATTEMPTS
+    assert AuditEvent.objects.filter(action="report.failed").count() == 1
 
 
 def test_following_listing_and_downloading(world: World, api: Clients) -> None:

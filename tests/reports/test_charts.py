@@ -275,3 +275,24 @@ def test_the_cleaner_turns_the_global_rule_and_styles_into_attributes():
         '<desc id="c-desc">D</desc><defs><path d="M 0 0 L 1 1" id="c-1" /></defs>'
         '<g><use fill="#ffffff" stroke-width="0.8" href="#c-1" /></g></svg>'
     )
+
+
+@pytest.mark.parametrize("name", ["Analyst $x^$ grade", "Pay band $5 to $9"])
+def test_a_dollar_sign_in_a_name_is_written_as_it_is(name):
+    """A `$` is not mathematics: a name matplotlib could not parse as such draws, and one it
+    could is written as given, not typeset."""
+    disparity = disparity_chart(
+        [
+            DisparityBar("Constable", Fraction(1), reference=True),
+            DisparityBar(name, Fraction(3, 2)),
+        ],
+        chart_id="disparity-role",
+        title=f"Role ({name}): subjects flagged per head",
+    )
+    precision = precision_chart(
+        [DetectorPrecision(f"overtime {name}", confirmed=3, wrong=1)], chart_id="precision"
+    )
+
+    assert f"{name}: 1.50, outside the band" in texts(disparity)
+    assert f"Role ({name}): subjects flagged per head" in texts(disparity)
+    assert any(text.startswith(f"overtime {name}: 0.75") for text in texts(precision))

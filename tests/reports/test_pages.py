@@ -1,16 +1,23 @@
 """The reports pages: the forms each role is offered, asking, following and downloading."""
 
+import io
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from pypdf import PdfReader
 
 from accounts.services import create_user
 from audit.actors import Role, system_actor
 from audit.models import AccessEvent
+from flags.models import Subject
+from reports import services, tasks
 from reports.models import Report, ReportStatus
+from reports.storage import report_storage
 from tests.appeals.conftest import World
+from tests.factories import TODAY, SubjectFactory
 from tests.reports.conftest import committing
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +116,35 @@ def test_a_report_still_rendering_refreshes_itself_and_loads_its_script(
     assert refused.status_code == 302
 
 
+def test_a_render_that_fails_in_process_ends_failed_and_the_request_answers(
+    world: World, monkeypatch: Any, settings: Any
+) -> None:
+    """With no broker the rendering runs in the request, after its commit: each attempt is made
+    there, and the last failure leaves the report failed with its error (kept for an
+    administrator), not waiting forever."""
+
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("WeasyPrint fell over")
+
+    monkeypatch.setattr(tasks, "document_to_pdf", broken)
+    settings.REPORT_MAX_UNFINISHED_PER_PERSON = 1
+    client = browser(world.fay)
+
+    asked = ask(client, {"kind": "disclosure"})
+
+    report = Report.objects.get()
+    assert asked.status_code == 302
+    assert asked["Location"] == f"/reports/{report.pk}/"
+    assert (report.status, report.attempts) == (ReportStatus.FAILED, settings.REPORT_MAX_ATTEMPTS)
+    assert "RuntimeError: WeasyPrint fell over" in report.error
+    text = page(client, asked["Location"])
+    attempts = settings.REPORT_MAX_ATTEMPTS
+    assert f"The report could not be rendered after {attempts} attempts." in text
+    assert "Waiting to try again" not in text
+    # A failed report waits for nothing: the person may ask again.
+    assert ask(client, {"kind": "disclosure"}).status_code == 302
+
+
 def test_an_oversight_period_is_read_from_the_date_boxes(world: World) -> None:
     client = browser(world.people["olive.oversight"])
 
@@ -164,6 +200,30 @@ def test_the_form_needs_its_csrf_token(world: World) -> None:
 
     assert response.status_code == 403
     assert not Report.objects.exists()
+
+
+def test_a_dollar_sign_in_a_register_role_is_shown_on_the_dashboard_and_in_the_report(
+    world: World,
+) -> None:
+    """A role matplotlib would read as mathematics (and fail to parse, or typeset) is a name."""
+    roles = ("Analyst $x^$ grade", "Pay band $5 to $9")
+    Subject.objects.filter(pk=world.subject.pk).update(role=roles[0])
+    SubjectFactory.create(role=roles[1])
+    client = browser(world.people["olive.oversight"])
+
+    shown = client.get("/oversight/")
+    period = {"from": (TODAY - timedelta(days=365)).isoformat(), "to": TODAY.isoformat()}
+    with committing():
+        services.request_report("oversight", period, user=world.people["olive.oversight"])
+
+    assert shown.status_code == 200
+    report = Report.objects.get()
+    assert report.status == ReportStatus.DONE, report.error
+    with report_storage().open(report.stored_name, "rb") as file:
+        pdf = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(file.read())).pages)
+    for role in roles:
+        assert f"{role}: " in shown.content.decode()  # the chart's row, as written
+        assert role in pdf
 
 
 def test_the_dashboard_shows_a_year_by_default_and_refuses_a_bad_period(world: World) -> None:

@@ -20,6 +20,7 @@ from flags.models import Flag
 from reports import services
 from reports.documents import build_document, document_to_pdf
 from reports.errors import ReportError, ReportForbidden, ReportInvalid, ReportNotFound
+from reports.figures import oversight_figures
 from reports.models import Report, ReportKind, ReportStatus
 from reports.redaction import Kind, marker
 from reports.storage import report_storage
@@ -332,6 +333,30 @@ def test_the_same_snapshot_gives_the_same_bytes(world: World) -> None:
     identifier = services.identifier_of(report)
     again = document_to_pdf(build_document(report, grant_now, snapshot), snapshot, identifier)
 
+    assert hashlib.sha256(again).hexdigest() == report.sha256
+
+
+def test_an_oversight_report_rendered_again_on_a_later_day_is_the_same_bytes(
+    world: World, time_machine: Any
+) -> None:
+    """Deadlines are judged missed on the snapshot's day, not the day it is rendered: 40 days on,
+    Fay's live case is past its review's due day, and the figures of today say so; the report's
+    do not change."""
+    period = {"from": (TODAY - timedelta(days=30)).isoformat(), "to": TODAY.isoformat()}
+    report = ask(world, "olive.oversight", "oversight", period)
+    olive = world.people["olive.oversight"]
+    grant_now = services.allowed(report.kind, services.params_of(report), olive)
+    snapshot = services.snapshot_of(report)
+    first, last = TODAY - timedelta(days=30), TODAY
+    overdue_then = oversight_figures(first, last).cases.review_overdue
+
+    world.case.refresh_from_db()
+    time_machine.move_to(world.case.due_on + timedelta(days=40), tick=False)
+    again = document_to_pdf(
+        build_document(report, grant_now, snapshot), snapshot, services.identifier_of(report)
+    )
+
+    assert oversight_figures(first, last).cases.review_overdue == overdue_then + 1
     assert hashlib.sha256(again).hexdigest() == report.sha256
 
 

@@ -1,5 +1,6 @@
 """A correction that changes data a finished report was rendered from marks the report
-superseded, in the challenge's transaction: audited, told to the person, still downloadable."""
+superseded, in the challenge's transaction: audited, told to the person, still downloadable. A
+report rendering from the data as it was when the correction is made finishes superseded."""
 
 import hashlib
 import io
@@ -13,7 +14,10 @@ from appeals import services as appeals_services
 from appeals.models import AppealNotice, AppealNoticeKind
 from audit.models import AuditEvent
 from reports import services
+from reports.documents import build_document, document_to_pdf
 from reports.models import Report, ReportStatus
+from reports.rendering import Snapshot
+from reports.services import Document
 from reports.storage import report_storage
 from tests.appeals.conftest import World, file_inaccurate, verify_audit
 from tests.factories import TODAY
@@ -123,4 +127,55 @@ def test_a_rejected_challenge_supersedes_nothing(world: World) -> None:
 
     pack.refresh_from_db()
     assert pack.status == ReportStatus.DONE
+    assert not AuditEvent.objects.filter(action="report.superseded").exists()
+
+
+# --- a correction made while a report renders ----------------------------------------------------
+
+
+def test_a_report_rendering_when_a_correction_is_made_finishes_superseded(world: World) -> None:
+    """The render reads the data, then the correction commits, then the render stores its file:
+    a file of the data as it was before, finished superseded, told and marked like any other."""
+    report = services.request_report("disclosure", {"subject": world.subject.pk}, user=world.fay)
+
+    def corrected_meanwhile(document: Document, snapshot: Snapshot, identifier: str) -> bytes:
+        with committing():
+            decide(world, "withdrawn")
+        return document_to_pdf(document, snapshot, identifier)
+
+    with committing():
+        outcome = services.render(report.pk, build_document, corrected_meanwhile)
+
+    report.refresh_from_db()
+    assert outcome == "superseded"
+    assert report.status == ReportStatus.SUPERSEDED
+    corrected = AuditEvent.objects.get(action="report.data_corrected", target_id=str(report.pk))
+    assert report.snapshot_seq is not None and report.snapshot_seq < corrected.seq
+    completed, superseded = AuditEvent.objects.filter(
+        action__in=["report.completed", "report.superseded"], target_id=str(report.pk)
+    ).order_by("seq")
+    assert (completed.action, superseded.action) == ("report.completed", "report.superseded")
+    assert completed.data["sha256"] == superseded.data["sha256"] == report.sha256
+    assert superseded.data["challenge"] == corrected.data["challenge"]
+    notice = AppealNotice.objects.get(kind=AppealNoticeKind.REPORT_SUPERSEDED)
+    assert superseded.data["notices"] == [notice.pk]
+    assert (notice.recipient, notice.challenge_id) == (world.fay, corrected.data["challenge"])
+    assert report.marked_name  # its marked edition, rendered once the finish committed
+    assert "Audit chain intact" in verify_audit()
+
+
+def test_a_report_queued_when_a_correction_is_made_renders_the_corrected_data(
+    world: World,
+) -> None:
+    report = services.request_report("disclosure", {"subject": world.subject.pk}, user=world.fay)
+    with committing():
+        decide(world, "withdrawn")
+
+    outcome = services.render(report.pk, build_document, document_to_pdf)
+
+    report.refresh_from_db()
+    corrected = AuditEvent.objects.get(action="report.data_corrected", target_id=str(report.pk))
+    assert outcome == "done"
+    assert report.status == ReportStatus.DONE
+    assert report.snapshot_seq is not None and report.snapshot_seq > corrected.seq
     assert not AuditEvent.objects.filter(action="report.superseded").exists()
