@@ -10,7 +10,8 @@ passes the conflict check, and it is never the demo subject's own.
 The demo needs at least one of each outcome class (casework.outcomes): confirmed (misconduct
 found), wrong (no further action, or no case to answer), advice, welfare, and pending (a
 referral the body has not concluded). A second run concludes nothing more: it finds
-``reviewer1``'s decisions already made.
+``reviewer1``'s decisions already made. A small force, with fewer than MIN_OPEN open cases,
+has none concluded: its few cases are left to review.
 """
 
 from dataclasses import dataclass
@@ -47,11 +48,21 @@ DEMO_CONCLUSIONS = (
 )
 
 
+# The demo concludes cases only where that leaves most of the open ones for a reviewer to try.
+MIN_OPEN = 3 * len(DEMO_CONCLUSIONS)
+
+
 def conclude_demo_cases(users: dict[str, User], *, apart_from: int | None) -> list[str]:
     """Conclude a case for each of DEMO_CONCLUSIONS, the oldest open ones first, leaving the
     record ``apart_from`` (the demo subject's) alone; what was done, a line a case."""
     if Decision.objects.filter(made_by=users[REVIEWER]).exists():
         return []
+    still_open = Case.objects.filter(status=CaseStatus.OPEN).count()
+    if still_open < MIN_OPEN:
+        return [
+            f"{still_open} case(s) are open, fewer than {MIN_OPEN}: the demo concludes none, "
+            "leaving them all to review."
+        ]
     done: list[str] = []
     for conclusion in DEMO_CONCLUSIONS:
         needed = _people_for(conclusion)

@@ -22,6 +22,7 @@ from audit.models import AuditEvent
 from casework.conflicts import check_conflict
 from casework.models import Case, CaseStatus, Decision, Notification, NotificationKind
 from casework.outcomes import LEADS, OutcomeClass, outcome_counts
+from demo.conclusions import MIN_OPEN
 from demo.management.commands.seed_demo_users import (
     DEMO_DETECTOR_SLUG,
     DEMO_USERS,
@@ -479,7 +480,8 @@ def test_the_demo_concludes_a_case_of_every_outcome_class_once(
 ) -> None:
     # Open cases about people outside Professional Standards: more than the demo concludes.
     cases = [
-        CaseFactory.create(subject=SubjectFactory.create(unit="Response North")) for _ in range(9)
+        CaseFactory.create(subject=SubjectFactory.create(unit="Response North"))
+        for _ in range(MIN_OPEN)
     ]
     users_file = tmp_path / "users"
 
@@ -488,15 +490,15 @@ def test_the_demo_concludes_a_case_of_every_outcome_class_once(
     concluded = Case.objects.filter(pk__in=[case.pk for case in cases])
     counts = concluded.aggregate(**outcome_counts())
     assert {key: n for key, n in counts.items() if n} == {
-        LEADS: 9,
+        LEADS: MIN_OPEN,
         OutcomeClass.CONFIRMED: 1,
         OutcomeClass.WRONG: 3,
         OutcomeClass.ADVICE: 1,
         OutcomeClass.WELFARE: 1,
-        # The referral the body has not concluded, and the two cases left open.
-        OutcomeClass.PENDING: 3,
+        # The referral the body has not concluded, and the cases left open.
+        OutcomeClass.PENDING: 1 + MIN_OPEN - 7,
     }
-    assert concluded.filter(status=CaseStatus.OPEN).count() == 2
+    assert concluded.filter(status=CaseStatus.OPEN).count() == MIN_OPEN - 7
     made = Decision.objects.count()
     assert set(Decision.objects.values_list("made_by__username", flat=True)) == {
         "reviewer1",
@@ -514,3 +516,15 @@ def test_the_demo_concludes_a_case_of_every_outcome_class_once(
 
     assert Decision.objects.count() == made
     assert AuditEvent.objects.filter(action="case.referral_result_recorded").count() == results == 2
+
+
+def test_a_small_force_has_its_few_cases_left_open(tmp_path: Path, register: Subject) -> None:
+    for _ in range(MIN_OPEN - 2):
+        CaseFactory.create(subject=SubjectFactory.create(unit="Response North"))
+    out = StringIO()
+
+    call_command("seed_demo_users", "--users-file", str(tmp_path / "users"), stdout=out)
+
+    assert not Decision.objects.exists()
+    # The demo subject's case makes one more.
+    assert f"{MIN_OPEN - 1} case(s) are open, fewer than {MIN_OPEN}" in out.getvalue()
