@@ -22,48 +22,53 @@ Disparity
 
 Suppression (statistical disclosure control)
     A fairness table counts people in groups, some of them small: a count of 3 disabled
-    part-time officers flagged comes close to naming them. So:
+    part-time officers flagged comes close to naming them. The reader guarded against knows
+    these rules, every column's total (the same number may be printed elsewhere in the report:
+    leads, confirmed and wrong are), the tables of each detector beside the overall one, and,
+    at worst, why each cell is suppressed (`readable_values`). So:
 
-    - **Primary**: every count from 1 to 9 (`SMALL_COUNT_THRESHOLD` is 10) is suppressed,
-      whether a group's or a total's. **Zero is published**: as in common statistical
-      disclosure practice, a zero names nobody, and suppressing zeros would hide most of a
-      sparse column (confirmed, wrong) for no protection of any person.
-    - **Published relations**: the only linear relations a table publishes are its columns'
-      totals: in each column, the groups' counts add up to the total row (a dimension's groups
-      must cover everyone: a "Not recorded" group where needed). No relation across columns is
-      published: the six columns are headcount, subjects flagged, cases opened, adverse
-      outcomes, confirmed and wrong, and neither pending, advice, welfare nor decided cases is a
-      column, so "confirmed + wrong + pending = cases opened" cannot be used; that a count
-      cannot exceed its headcount is an inequality, which bounds a cell but never gives it. A
-      column whose value were a sum of others would add a relation, and this module would have
-      to take it into account. Every dimension's total row counts the same people, and is
-      suppressed by the primary rule alone, so it reads the same in every dimension's table.
-    - **Secondary**, column by column, taking the column's total as known even where it is
-      itself suppressed (the same number may be printed elsewhere in the report): what the
-      suppressed cells of a column hold together is known by subtraction, and each of them is
-      at least 1 (zeros are published), so the most any one of them can hold is the column's
-      *headroom*: that sum less one for each of the others. While the headroom is under 10, a
-      reader can tell by subtraction that a suppressed cell holds fewer than 10, or exactly
-      what it holds; so the smallest published non-zero group cell of the column (ties to the
-      first group key) is suppressed too. A cell taken that way holds 10 or more, so one is
-      always enough. This covers one small group alone in a column (it would be the total less
-      the rest), two small groups (their sum would be a small count), and many groups of 1.
-      Where every non-zero cell of the column is suppressed already (the column's total is
-      itself small, so that the groups together are known to be few) and still only one cell
-      is suppressed, or each holds exactly 1, one zero cell of the column (the first group key)
-      is suppressed as well, so that which groups hold the few cannot be told. A total is never
-      suppressed by the secondary rule.
+    - **Small groups**: the groups of fewer than 10 people (`SMALL_COUNT_THRESHOLD`) by
+      headcount are merged into one, "Other groups (fewer than 10 people each)", named but not
+      counted one by one (`merge_small_groups`): a 0 against a suppressed count would otherwise
+      tell whether the one chief constable was flagged. Where the merged group still has fewer
+      than 10 people, none of its counts is shown, zeros included.
+    - **Primary**: every count from 1 to 9 is suppressed, whether a group's or a total's. **Zero
+      is published** elsewhere: in a group of 10 or more a zero names nobody, and suppressing
+      zeros would hide most of a sparse column (confirmed, wrong) for no protection.
+    - **Published relations**: in each column the groups add up to the total (a dimension's
+      groups must cover everyone: a "Not recorded" group where needed). No column is a sum of
+      others (pending, advice, welfare and decided cases are not columns); a count that cannot
+      exceed another (people flagged their headcount, confirmed and wrong the cases opened) is
+      an inequality. Across tables, a group's headcount is the same in each, and a detector's
+      count is no more than the overall one, which is no more than the detectors' together.
+    - **Secondary**, column by column: a reader knows a primary cell holds 1 to 9, so the
+      suppressed cells of a column must leave every value from 1 to 9 possible for each primary
+      cell, and every value from 0 to 9 for a small group's, however the column's total is
+      divided between them (`column_protected`, computed exactly). Column [100, 9, 9] with a
+      total of 118 would otherwise show that the two 9s, adding up to 18, are both 9. Where
+      they do not, published counts (each of 10 or more) are suppressed too: the smallest one
+      that is enough alone, or failing that the largest and then again; the reference group's
+      only when no other will do. Where no published count is left, or the column's total is
+      itself from 1 to 9 (so that the few could only be placed), every group's cell of the
+      column is suppressed, zeros included. A column whose total is 0 shows its zeros. Totals
+      are suppressed by the primary rule alone, so they read the same in every table.
+    - **Together**: a dimension's table and its detector-by-detector tables are suppressed
+      together (`suppress_together`): a cell hidden in one is hidden in all, at the same group
+      and measure, each column then protected again, until nothing changes; otherwise a hidden
+      overall count would be the total less the others, read from a detector's table.
     - **Derived**: a rate or a disparity computed from any suppressed count is suppressed.
 
     What this does not cover: reasoning from the rule itself (that a secondary cell was the
-    smallest of those published), and linking with data outside the report (a cross-tabulation
-    of two dimensions, or a person's knowledge of who is in a small group).
+    smallest of those published); the inequalities within a row, which can narrow a hidden count
+    where a column's cover is a count of its row's other column (confirmed and wrong together
+    are no more than the cases opened); and linking with data outside the report (a
+    cross-tabulation of two dimensions, or a person's knowledge of who is in a small group).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
@@ -280,6 +285,8 @@ class Suppressed(StrEnum):
     """Why a figure is not printed."""
 
     PRIMARY = "primary"
+    SMALL_GROUP = "small_group"
+    WHOLE_COLUMN = "whole_column"
     SECONDARY = "secondary"
     DERIVED = "derived"
 
@@ -290,9 +297,17 @@ class Suppressed(StrEnum):
 
 SUPPRESSION_NOTES = {
     Suppressed.PRIMARY: "A count from 1 to 9, not shown so that no small group can be identified.",
+    Suppressed.SMALL_GROUP: (
+        "A count of a group of fewer than 10 people, not shown even where it is 0, so that "
+        "nothing can be told about any one of them."
+    ),
+    Suppressed.WHOLE_COLUMN: (
+        "Not shown, like every count of its column, because the column counts too few for any "
+        "group's share of it to be shown without giving a small count away."
+    ),
     Suppressed.SECONDARY: (
-        "Not shown so that a suppressed count cannot be worked out from the total and the "
-        "counts that are shown."
+        "Not shown so that a suppressed count cannot be worked out from the totals and the "
+        "counts that are shown, in this table or another."
     ),
     Suppressed.DERIVED: "Not shown because it is computed from a count that is not shown.",
 }
@@ -407,12 +422,137 @@ def is_small(value: int, threshold: int = SMALL_COUNT_THRESHOLD) -> bool:
     return 0 < value < threshold
 
 
-def headroom(values: Sequence[int], hidden: Sequence[int]) -> int | None:
-    """The most any one hidden cell of a column can hold, knowing the column's total and that
-    each hidden cell holds at least 1; None when nothing is hidden."""
-    if not hidden:
-        return None
-    return sum(values[index] for index in hidden) - (len(hidden) - 1)
+# What a reader can tell a suppressed cell holds: a union of spans of whole numbers, inclusive.
+Span = tuple[int, int]
+
+
+def _spans(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """The spans sorted, the empty dropped, the overlapping or adjacent joined."""
+    joined: list[Span] = []
+    for low, high in sorted(span for span in spans if span[0] <= span[1]):
+        if joined and low <= joined[-1][1] + 1:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], high))
+        else:
+            joined.append((low, high))
+    return tuple(joined)
+
+
+def _plus(left: Sequence[Span], right: Sequence[Span]) -> tuple[Span, ...]:
+    """Every sum of a number of ``left`` and one of ``right``."""
+    return _spans((a + c, b + d) for a, b in left for c, d in right)
+
+
+def readable_values(
+    reason: Suppressed, measure: Measure, total: int, threshold: int = SMALL_COUNT_THRESHOLD
+) -> tuple[Span, ...]:
+    """What a reader who knows these rules, and why each cell is suppressed, can tell a
+    suppressed cell of a column adding up to ``total`` holds, before any subtraction.
+
+    The worst case is assumed: the printed table says only "suppressed", with the reasons in its
+    notes, but a reader may tell which cell is which. A primary cell holds 1 to 9; a secondary
+    one 0 (hidden to match another table) or 10 or more (a published count taken as cover); a
+    small group's headcount fewer than 10 (not its people flagged: people who have left are
+    flagged but not counted); anything else up to the column's total."""
+    small = threshold - 1
+    if reason is Suppressed.PRIMARY:
+        return ((1, small),)
+    if reason is Suppressed.SECONDARY:
+        return _spans(((0, 0), (threshold, total)))
+    if reason is Suppressed.SMALL_GROUP and measure is Measure.HEADCOUNT:
+        return ((0, small),)
+    return ((0, total),)
+
+
+def _must_stay_open(reason: Suppressed | None, threshold: int) -> Span | None:
+    """The values a reader must not be able to rule out for a cell suppressed for ``reason``:
+    every small count for a primary cell, and for a small group's cell whether it is 0 too."""
+    if reason is Suppressed.PRIMARY:
+        return (1, threshold - 1)
+    if reason is Suppressed.SMALL_GROUP:
+        return (0, threshold - 1)
+    return None
+
+
+def column_protected(
+    values: Sequence[int],
+    why: Sequence[Suppressed | None],
+    measure: Measure = Measure.FLAGGED,
+    threshold: int = SMALL_COUNT_THRESHOLD,
+) -> bool:
+    """Whether a reader who knows the column's total, the published cells and what each
+    suppressed cell can hold (`readable_values`) is left unable to rule out any small value of
+    any primary or small group's cell.
+
+    The column's one relation is that its cells add up to its total, so the suppressed cells
+    together hold the total less the published ones: a cell can hold exactly the values that
+    sum less some sum of what the others can hold. Computed exactly, over spans."""
+    total = sum(values)
+    hidden = [index for index, reason in enumerate(why) if reason is not None]
+    together = sum(values[index] for index in hidden)
+    for index in hidden:
+        reason = why[index]
+        assert reason is not None  # noqa: S101 - hidden
+        needed = _must_stay_open(reason, threshold)
+        if needed is None:
+            continue
+        others: tuple[Span, ...] = ((0, 0),)
+        for other in hidden:
+            if other != index:
+                reason_other = why[other]
+                assert reason_other is not None  # noqa: S101 - hidden
+                others = _plus(others, readable_values(reason_other, measure, total, threshold))
+        by_subtraction = [(together - high, together - low) for low, high in others]
+        own = readable_values(reason, measure, total, threshold)
+        possible = _spans((max(a, c), min(b, d)) for a, b in own for c, d in by_subtraction)
+        if not any(low <= needed[0] and needed[1] <= high for low, high in possible):
+            return False
+    return True
+
+
+def _protect_column(
+    values: Sequence[int],
+    why: Sequence[Suppressed | None],
+    keys: Sequence[str],
+    measure: Measure,
+    keep: str | None,
+    threshold: int,
+) -> list[Suppressed | None]:
+    """The column's reasons once secondary suppression has protected its primary and small
+    group's cells, or the whole column suppressed where nothing else will."""
+    why = list(why)
+    total = sum(values)
+    if total == 0:
+        # Every cell is 0, and the total says so: there is nothing to protect.
+        return why
+    if is_small(total, threshold) or all(reason is Suppressed.WHOLE_COLUMN for reason in why):
+        return [Suppressed.WHOLE_COLUMN] * len(values)
+    while not column_protected(values, why, measure, threshold):
+        candidates = sorted(
+            (index for index, reason in enumerate(why) if reason is None and values[index] > 0),
+            key=lambda index: (keys[index] == keep, values[index], keys[index]),
+        )
+        if not candidates:
+            return [Suppressed.WHOLE_COLUMN] * len(values)
+        chosen = next(
+            (
+                index
+                for index in candidates
+                if column_protected(
+                    values,
+                    [Suppressed.SECONDARY if i == index else r for i, r in enumerate(why)],
+                    measure,
+                    threshold,
+                )
+            ),
+            None,
+        )
+        if chosen is None:
+            # No one cell is enough: the largest one takes the column nearest, and the next
+            # round looks again.
+            others = [index for index in candidates if keys[index] != keep]
+            chosen = (others or candidates)[-1]
+        why[chosen] = Suppressed.SECONDARY
+    return why
 
 
 def suppress_column(
@@ -420,14 +560,12 @@ def suppress_column(
     keys: Sequence[str],
     threshold: int = SMALL_COUNT_THRESHOLD,
     keep: str | None = None,
+    measure: Measure = Measure.FLAGGED,
 ) -> ColumnSuppression:
-    """Suppress one column of a table whose groups (``values``, named by ``keys``) sum to a total.
-
-    The rules are the module's: primary, then secondary until the headroom is ``threshold`` or
-    more, then the zero cell where only the column's small cells are left to hide among. The
-    group ``keep`` (the reference group, whose suppression would hide every disparity) is taken
-    for secondary suppression only when no other cell would do.
-    """
+    """Suppress one column of a table whose groups (``values``, named by ``keys``) sum to a total,
+    by the module's rules for a column alone: primary, then secondary until `column_protected`,
+    or the whole column. The group ``keep`` (the reference group, whose suppression would hide
+    every disparity) is taken for secondary suppression only when no other cell would do."""
     if len(values) != len(keys):
         raise ValueError("One key per value.")
     if threshold < 2:
@@ -435,69 +573,154 @@ def suppress_column(
     why: list[Suppressed | None] = [
         Suppressed.PRIMARY if is_small(value, threshold) else None for value in values
     ]
-
-    def hidden() -> list[int]:
-        return [index for index, reason in enumerate(why) if reason is not None]
-
-    def published(nonzero: bool) -> list[int]:
-        return [
-            index
-            for index, reason in enumerate(why)
-            if reason is None and (values[index] > 0) == nonzero
-        ]
-
-    room = headroom(values, hidden())
-    while room is not None and room < threshold:
-        candidates = published(nonzero=True)
-        if not candidates:
-            break
-        chosen = min(
-            candidates, key=lambda index: (keys[index] == keep, values[index], keys[index])
-        )
-        why[chosen] = Suppressed.SECONDARY
-        room = headroom(values, hidden())
-
-    # Only the column's small cells are hidden, and one alone or all ones would be known.
-    cells = hidden()
-    exposed = len(cells) == 1 or sum(values[index] for index in cells) == len(cells)
-    zeros = published(nonzero=False)
-    if cells and exposed and zeros and not published(nonzero=True):
-        why[min(zeros, key=lambda index: keys[index])] = Suppressed.SECONDARY
-
+    why = _protect_column(values, why, keys, measure, keep, threshold)
     total = Suppressed.PRIMARY if is_small(sum(values), threshold) else None
     return ColumnSuppression(groups=tuple(why), total=total)
 
 
+def suppress_together(
+    dimensions: Sequence[DimensionCounts], threshold: int = SMALL_COUNT_THRESHOLD
+) -> list[dict[Measure, ColumnSuppression]]:
+    """Suppress tables of the same groups together (a dimension's counts over every detector,
+    and each detector's alone), so that no table gives away what another hides.
+
+    A group whose headcount is under ``threshold`` shows no count at all, not even a zero; each
+    column is then protected by itself (`suppress_column`); and a cell suppressed in one table is
+    suppressed in every table, at the same group and measure. Both are repeated until nothing
+    changes: a cell newly hidden in a detector's table may need cover of its own there, which is
+    then hidden everywhere too. Tables whose hidden cells are the same can be set side by side
+    only to learn the inequalities their counts obey anyway (a detector's people flagged in a
+    group are no more than everyone's, and everyone's no more than the detectors' together).
+    """
+    if not dimensions:
+        return []
+    groups = dimensions[0].groups
+    keys = [group.key for group in groups]
+    for dimension in dimensions:
+        if [group.key for group in dimension.groups] != keys or [
+            group.headcount for group in dimension.groups
+        ] != [group.headcount for group in groups]:
+            raise ValueError("Tables suppressed together need the same groups and headcounts.")
+    keep = reference_group(groups).key
+    small_group = [group.headcount < threshold for group in groups]
+    why: list[dict[Measure, list[Suppressed | None]]] = [
+        {
+            measure: [
+                Suppressed.SMALL_GROUP
+                if small_group[index]
+                else Suppressed.PRIMARY
+                if is_small(group.count(measure), threshold)
+                else None
+                for index, group in enumerate(dimension.groups)
+            ]
+            for measure in MEASURES
+        }
+        for dimension in dimensions
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for table, dimension in zip(why, dimensions, strict=True):
+            for measure in MEASURES:
+                values = [group.count(measure) for group in dimension.groups]
+                protected = _protect_column(values, table[measure], keys, measure, keep, threshold)
+                changed |= protected != table[measure]
+                table[measure] = protected
+        for measure in MEASURES:
+            for index in range(len(keys)):
+                if any(table[measure][index] is not None for table in why):
+                    for table in why:
+                        if table[measure][index] is None:
+                            table[measure][index] = Suppressed.SECONDARY
+                            changed = True
+    return [
+        {
+            measure: ColumnSuppression(
+                groups=tuple(table[measure]),
+                total=Suppressed.PRIMARY
+                if is_small(sum(group.count(measure) for group in dimension.groups), threshold)
+                else None,
+            )
+            for measure in MEASURES
+        }
+        for table, dimension in zip(why, dimensions, strict=True)
+    ]
+
+
 # -- The fairness table ---------------------------------------------------------------------------
+
+SMALL_GROUPS_KEY = "small_groups"
 
 
 def merge_small_groups(
-    dimension: DimensionCounts,
-    measure: Measure = Measure.FLAGGED,
-    threshold: int = SMALL_COUNT_THRESHOLD,
+    dimension: DimensionCounts, threshold: int = SMALL_COUNT_THRESHOLD
 ) -> DimensionCounts:
-    """The dimension with the groups whose ``measure`` is small (1 to ``threshold`` - 1) merged
-    into one, where there are two or more of them, the reference group is not among them, and
-    together they are no longer small: a
-    table of one detector's flags, where most groups are small, then shows the merged group's
-    figure (and spares the others the secondary suppression that would otherwise hide one of the
-    groups that matter). Counts add up: a person is in one group only. Otherwise nothing
-    changes."""
-    reference = reference_group(dimension.groups)
-    small = [
-        group
-        for group in dimension.groups
-        if group.key != reference.key and is_small(group.count(measure), threshold)
-    ]
-    if len(small) < 2 or is_small(sum(group.count(measure) for group in small), threshold):
+    """The dimension with every group of fewer than ``threshold`` people (by headcount) merged
+    into one, last, "Other groups (fewer than 10 people each)", its label naming the groups in
+    it (names only: their counts are not shown). Counts add up: a person is in one group only.
+
+    A group of one person (a chief constable) would otherwise tell, by a 0 against a suppressed
+    count, whether that person was flagged. Where the merged group still has fewer than
+    ``threshold`` people, suppression shows none of its counts (`suppress_together`)."""
+    small = [group for group in dimension.groups if group.headcount < threshold]
+    if not small:
         return dimension
     merged = GroupCounts(
-        key="merged:" + "+".join(group.key for group in small),
-        label=" and ".join(group.label for group in small),
+        key=SMALL_GROUPS_KEY,
+        label=f"Other groups (fewer than {threshold} people each): "
+        + ", ".join(group.label for group in small),
         **{m.value: sum(group.count(m) for group in small) for m in MEASURES},
     )
     kept = [group for group in dimension.groups if group not in small]
+    if any(group.key == SMALL_GROUPS_KEY for group in kept):
+        raise ValueError(f"Dimension {dimension.key!r} has a group keyed {SMALL_GROUPS_KEY!r}.")
     return DimensionCounts(key=dimension.key, label=dimension.label, groups=(*kept, merged))
+
+
+def group_rates(
+    group: GroupCounts, rates: Sequence[RateSpec] = DEFAULT_RATES
+) -> tuple[Fraction | None, ...]:
+    """A group's rates, unsuppressed: None where the denominator is 0."""
+    found: list[Fraction | None] = []
+    for spec in rates:
+        denominator = sum(group.count(measure) for measure in spec.denominator)
+        found.append(Fraction(group.count(spec.numerator), denominator) if denominator else None)
+    return tuple(found)
+
+
+def group_disparities(
+    dimension: DimensionCounts, rates: Sequence[RateSpec] = DEFAULT_RATES
+) -> dict[str, tuple[Fraction | None, ...]]:
+    """Every group's disparities, unsuppressed, against the reference group: what a fairness
+    table prints where nothing it is computed from is suppressed."""
+    reference = group_rates(reference_group(dimension.groups), rates)
+    return {
+        group.key: tuple(
+            disparity(rate, base)
+            for rate, base in zip(group_rates(group, rates), reference, strict=True)
+        )
+        for group in dimension.groups
+    }
+
+
+def fairness_tables(
+    overall: DimensionCounts,
+    by_detector: Mapping[str, DimensionCounts],
+    rates: Sequence[RateSpec] = DEFAULT_RATES,
+    threshold: int = SMALL_COUNT_THRESHOLD,
+) -> tuple[FairnessTable, dict[str, FairnessTable]]:
+    """A dimension's fairness table over every detector, and each detector's, suppressed
+    together (`suppress_together`) once their small groups are merged (`merge_small_groups`)."""
+    merged = merge_small_groups(overall, threshold)
+    detectors = {
+        name: merge_small_groups(counts, threshold) for name, counts in by_detector.items()
+    }
+    plans = suppress_together([merged, *detectors.values()], threshold)
+    tables = [
+        _fairness_table(dimension, plan, rates, threshold)
+        for dimension, plan in zip([merged, *detectors.values()], plans, strict=True)
+    ]
+    return tables[0], dict(zip(detectors, tables[1:], strict=True))
 
 
 def fairness_table(
@@ -505,62 +728,63 @@ def fairness_table(
     rates: Sequence[RateSpec] = DEFAULT_RATES,
     threshold: int = SMALL_COUNT_THRESHOLD,
 ) -> FairnessTable:
-    """A dimension's counts, suppressed, with each group's rates and disparities.
+    """A dimension's counts, its small groups merged, suppressed, with each group's rates and
+    disparities (`fairness_tables`, with no detector's table beside it)."""
+    return fairness_tables(dimension, {}, rates, threshold)[0]
+
+
+def _fairness_table(
+    dimension: DimensionCounts,
+    columns: Mapping[Measure, ColumnSuppression],
+    rates: Sequence[RateSpec],
+    threshold: int,
+) -> FairnessTable:
+    """The table of a dimension suppressed as ``columns`` say.
 
     Rates of the total row are printed too; disparities are against the reference group
     (`reference_group`). No suppressed value is kept in the result.
     """
     groups = dimension.groups
     keys = [group.key for group in groups]
-    columns = {
-        measure: suppress_column(
-            [group.count(measure) for group in groups],
-            keys,
-            threshold,
-            keep=reference_group(groups).key,
-        )
-        for measure in MEASURES
-    }
     totals = {measure: sum(group.count(measure) for group in groups) for measure in MEASURES}
+    total_counts = GroupCounts("total", "Total", **{m.value: totals[m] for m in MEASURES})
 
     def count_cell(value: int, reason: Suppressed | None) -> CountCell:
         return CountCell(None, reason) if reason is not None else CountCell(value)
 
-    def rate_cell(
-        spec: RateSpec, counts: dict[Measure, int], why: dict[Measure, Suppressed | None]
-    ) -> RatioCell:
-        used = (spec.numerator, *spec.denominator)
-        if any(why[measure] is not None for measure in used):
-            return RatioCell(None, Suppressed.DERIVED)
-        denominator = sum(counts[measure] for measure in spec.denominator)
-        if denominator == 0:
-            return RatioCell(None)
-        return RatioCell(Fraction(counts[spec.numerator], denominator))
+    def rate_cells(
+        counts: GroupCounts, why: Mapping[Measure, Suppressed | None]
+    ) -> tuple[RatioCell, ...]:
+        cells = []
+        for spec, exact in zip(rates, group_rates(counts, rates), strict=True):
+            used = (spec.numerator, *spec.denominator)
+            hidden = any(why[measure] is not None for measure in used)
+            cells.append(RatioCell(None, Suppressed.DERIVED) if hidden else RatioCell(exact))
+        return tuple(cells)
 
-    group_rates: list[tuple[RatioCell, ...]] = []
+    group_rate_cells: list[tuple[RatioCell, ...]] = []
     group_counts: list[tuple[CountCell, ...]] = []
     for index, group in enumerate(groups):
-        counts = {measure: group.count(measure) for measure in MEASURES}
         why = {measure: columns[measure].groups[index] for measure in MEASURES}
-        group_counts.append(tuple(count_cell(counts[m], why[m]) for m in MEASURES))
-        group_rates.append(tuple(rate_cell(spec, counts, why) for spec in rates))
+        group_counts.append(tuple(count_cell(group.count(m), why[m]) for m in MEASURES))
+        group_rate_cells.append(rate_cells(group, why))
 
     reference = reference_group(groups)
     reference_index = keys.index(reference.key)
-    reference_rates = group_rates[reference_index]
+    reference_rates = group_rate_cells[reference_index]
 
     rows = []
     for index, group in enumerate(groups):
         disparities = tuple(
             _disparity_cell(rate, reference_rate, index == reference_index)
-            for rate, reference_rate in zip(group_rates[index], reference_rates, strict=True)
+            for rate, reference_rate in zip(group_rate_cells[index], reference_rates, strict=True)
         )
         rows.append(
             TableRow(
                 key=group.key,
                 label=group.label,
                 counts=group_counts[index],
-                rates=group_rates[index],
+                rates=group_rate_cells[index],
                 disparities=disparities,
                 reference=index == reference_index,
             )
@@ -571,7 +795,7 @@ def fairness_table(
         key="total",
         label="Total",
         counts=tuple(count_cell(totals[m], total_why[m]) for m in MEASURES),
-        rates=tuple(rate_cell(spec, totals, total_why) for spec in rates),
+        rates=rate_cells(total_counts, total_why),
     )
 
     reasons: set[Suppressed | None] = set()

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from audit.chain import ChainCheck
 from audit.log import verify_stored_chain
-from reports.fairness import FairnessTable, fairness_table
+from reports.fairness import FairnessTable, fairness_tables
 from reports.figures import OversightFigures, oversight_figures
 
 # The rate the disparity charts draw: the one a detector acts on first.
@@ -47,7 +47,9 @@ def oversight_context(
     fairness = []
     for dimension in figures.dimensions:
         overall = dimension.overall
-        table = fairness_table(overall)
+        # Suppressed together: a count hidden in one table would otherwise be worked out from
+        # the same group's counts in the others.
+        table, by_detector = fairness_tables(overall, dimension.by_detector)
         chart = disparity_chart(
             disparity_bars(table, CHARTED_RATE),
             chart_id=f"disparity-{overall.key.replace('_', '-')}",
@@ -57,9 +59,7 @@ def oversight_context(
             FairnessView(
                 table=table,
                 chart=mark_safe(chart),  # noqa: S308 - every label is escaped by the chart
-                by_detector=[
-                    (name, fairness_table(counts)) for name, counts in dimension.by_detector.items()
-                ],
+                by_detector=list(by_detector.items()),
             )
         )
     detectors = [row for row in figures.detectors if row.leads or row.flags]

@@ -42,7 +42,7 @@ def working_pattern():
                 group("part_time", "Part time", 900, 95),
                 group("compressed", "Compressed hours", 300, 16),
                 group("job_share", "Job share", 8, 0),
-                group("not_recorded", "Not recorded", 9, 0),
+                group("not_recorded", "Not recorded", 40, 0),
                 group("annualised", "Annualised hours", 400, 20),
             ),
         )
@@ -180,10 +180,11 @@ def test_the_disparity_chart_states_its_numbers_and_shows_suppressed_groups_as_s
     svg = charts["disparity"]
     desc = description(svg)
     # part time: (95 / 900) / (200 / 4000) = 2.11; compressed 16/300 over 0.05 = 1.07;
-    # annualised 20/400 over 0.05 = 1.00; job share's headcount of 8 is suppressed.
+    # annualised 20/400 over 0.05 = 1.00; job share, of 8 people, is counted with the other
+    # groups of fewer than 10, here none, and none of its counts is shown.
     assert "Full time: 1.00, reference group." in desc
     assert "Part time: 2.11, outside the band." in desc
-    assert "Job share: suppressed." in desc
+    assert "Other groups (fewer than 10 people each): Job share: suppressed." in desc
     assert "Compressed hours: 1.07." in desc
     written = " ".join(texts(svg))
     for number in ("2.11, outside the band", "1.07", "1.00, reference group", "suppressed"):

@@ -11,20 +11,24 @@ from hypothesis import strategies as st
 from reports.fairness import (
     DEFAULT_RATES,
     MEASURES,
+    SMALL_GROUPS_KEY,
     SUPPRESSION_NOTES,
     CountCell,
     DetectorPrecision,
     DimensionCounts,
-    FairnessTable,
     GroupCounts,
     Measure,
     Suppressed,
     disparity,
     fairness_table,
+    fairness_tables,
     format_disparity,
+    group_disparities,
+    merge_small_groups,
     outside_band,
     reference_group,
     suppress_column,
+    suppress_together,
     wilson_interval,
 )
 
@@ -224,6 +228,7 @@ def test_rates_per_head_and_per_decided_case():
 # -- Suppression: by hand -------------------------------------------------------------------------
 
 P, S = Suppressed.PRIMARY, Suppressed.SECONDARY
+W, G = Suppressed.WHOLE_COLUMN, Suppressed.SMALL_GROUP
 
 
 def column(*values):
@@ -231,86 +236,104 @@ def column(*values):
 
 
 def test_primary_suppresses_1_to_9_and_publishes_0_and_10():
-    result = column(0, 5, 9, 10, 500)
-    assert result.groups == (None, P, P, None, None)
+    assert column(0, 10, 500).groups == (None, None, None)
+    result = column(0, 9, 10, 500)
+    assert result.groups == (None, P, S, None)
     assert result.total is None
 
 
-def test_a_single_small_group_takes_the_next_smallest_with_it():
-    # 3 alone would be the total less the rest.
-    result = column(100, 3, 50, 0)
-    assert result.groups == (None, P, S, None)
+def test_two_primary_nines_recovered_exactly():
+    # 9 and 9 hidden beside a published 100 and a total of 118 would add up to 18, and two
+    # counts of at most 9 adding up to 18 are both 9.
+    assert column(100, 9, 9).groups == (S, P, P)
+    table = fairness_table(
+        dimension(
+            group("a", headcount=500, flagged=100), group("b", flagged=9), group("c", flagged=9)
+        )
+    )
+    assert [table.count(key, Measure.FLAGGED).value for key in "abc"] == [None, None, None]
+    assert table.count("total", Measure.FLAGGED) == CountCell(118)
+    assert (
+        attacker_finds(
+            dimension(
+                group("a", headcount=500, flagged=100), group("b", flagged=9), group("c", flagged=9)
+            ),
+            {},
+        )
+        == set()
+    )
+
+
+def test_a_cover_of_10_beside_a_1_would_show_the_1():
+    # 1 and 10 hidden together hold 11; a cover holds 10 or more, so the 1 would be read off.
+    # 30 leaves the hidden count anything from 1 to 9.
+    assert column(500, 1, 10, 30).groups == (None, P, None, S)
+
+
+def test_a_single_small_group_takes_a_large_enough_count_with_it():
+    assert column(100, 3, 50, 0).groups == (None, P, S, None)
 
 
 def test_two_small_groups_would_give_their_small_sum_so_a_third_goes():
-    # 2 and 3 are hidden from each other, but together they would be 5: a count under 10.
-    result = column(100, 2, 3)
-    assert result.groups == (S, P, P)
+    # 2 and 3 together would be 5: neither could be more than 4.
+    assert column(100, 2, 3).groups == (S, P, P)
 
 
 def test_small_groups_whose_sum_leaves_room_need_no_secondary():
-    # Together 12, and each of the three could be anything up to 10.
+    # Together 12, and each of the three could be anything from 1 to 9.
     assert column(200, 3, 4, 5).groups == (None, P, P, P)
 
 
 def test_a_group_of_10_and_a_group_of_9():
-    assert column(10, 9).groups == (S, P)
     assert column(500, 10, 9).groups == (None, S, P)
     # Ties go to the first key.
-    assert suppress_column([10, 9, 10], ["b", "c", "a"]).groups == (None, P, S)
+    assert suppress_column([500, 10, 9, 10], ["d", "b", "c", "a"]).groups == (None, None, P, S)
 
 
 def test_many_groups_of_one():
-    # Ten groups of 1: together 10, but each hidden cell, being at least 1, could only be 1.
+    # Ten groups of 1: together 10, and each hidden cell, being at least 1, could only be 1.
     result = column(100, *([1] * 10))
     assert result.groups == (S, *([P] * 10))
 
 
 def test_a_dimension_where_all_but_one_group_are_small():
-    result = column(1, 2, 3, 250, 1)
-    assert result.groups == (P, P, P, S, P)
-    assert result.total is None
+    assert column(1, 2, 3, 250, 1).groups == (P, P, P, S, P)
 
 
 def test_a_total_that_equals_one_visible_cell_hides_nothing_it_need_not():
-    # The other groups are 0, published: nothing small to hide.
     assert column(25, 0, 0).groups == (None, None, None)
 
 
-def test_a_small_total_is_suppressed_and_its_one_group_hidden_among_the_zeros():
-    # 4 is the whole column: with the total known elsewhere, 4 alone would be read off it.
-    result = column(0, 4, 0)
-    assert result.groups == (S, P, None)
-    assert result.total is P
+def test_a_column_with_a_small_total_is_suppressed_whole_zeros_included():
+    # 4 is the whole column: with the total known elsewhere, 4 alone would be read off it, and
+    # a zero hidden beside it would be known to be the zero.
+    for values in ((0, 4, 0), (1, 0, 1, 0), (3, 4)):
+        result = column(*values)
+        assert result.groups == (W,) * len(values)
+        assert result.total is P
 
 
-def test_groups_of_one_summing_to_a_small_total_hide_among_the_zeros():
-    result = column(1, 0, 1, 0)
-    assert result.groups == (P, S, P, None)
-    assert result.total is P
-
-
-def test_a_column_of_small_counts_and_no_zero_keeps_them_all_hidden():
-    result = column(3, 4)
-    assert result.groups == (P, P)
-    assert result.total is P
+def test_a_column_with_nothing_large_enough_left_to_hide_among_is_suppressed_whole():
+    assert column(9, 9).groups == (W, W)
+    assert column(1, 10).groups == (W, W)
+    assert column(9, 9).total is None
 
 
 def test_a_dimension_of_one_group():
-    assert column(5).groups == (P,) and column(5).total is P
+    assert column(5).groups == (W,) and column(5).total is P
     assert column(50).groups == (None,) and column(50).total is None
 
 
 def test_totals_are_suppressed_alike_in_every_dimension():
-    # The same 7 confirmed cases, by gender and by rank: the secondary rule takes a zero group
-    # in one and nothing in the other, but a total is never its to take.
     gender = dimension(group("f", confirmed=3), group("m", confirmed=4))
     rank = dimension(
         group("pc", confirmed=7), group("sgt", confirmed=0), group("insp", confirmed=0)
     )
     for table in (fairness_table(gender), fairness_table(rank)):
         assert table.count("total", Measure.CONFIRMED) == CountCell(None, P)
-    assert fairness_table(rank).count("insp", Measure.CONFIRMED) == CountCell(None, S)
+        assert {row.counts[MEASURES.index(Measure.CONFIRMED)] for row in table.groups} == {
+            CountCell(None, W)
+        }
 
 
 def test_the_table_holds_no_suppressed_value_and_derives_its_rates_from_published_counts():
@@ -318,20 +341,19 @@ def test_the_table_holds_no_suppressed_value_and_derives_its_rates_from_publishe
         dimension(
             group("full_time", headcount=4000, flagged=200),
             group("part_time", headcount=900, flagged=95),
-            group("job_share", headcount=8, flagged=1),
-            group("compressed", headcount=300, flagged=12),
+            group("compressed", headcount=300, flagged=5),
+            group("annualised", headcount=400, flagged=30),
         )
     )
-    assert table.count("job_share", Measure.HEADCOUNT) == CountCell(None, P)
-    assert table.count("job_share", Measure.FLAGGED) == CountCell(None, P)
-    # The next smallest of each column goes with job share.
-    assert table.count("compressed", Measure.HEADCOUNT) == CountCell(None, S)
-    assert table.count("compressed", Measure.FLAGGED) == CountCell(None, S)
+    assert table.count("compressed", Measure.FLAGGED) == CountCell(None, P)
+    # 30 is the smallest count that leaves the 5 anything from 1 to 9.
+    assert table.count("annualised", Measure.FLAGGED) == CountCell(None, S)
     assert table.count("part_time", Measure.FLAGGED) == CountCell(95)
-    assert table.count("total", Measure.HEADCOUNT) == CountCell(5208)
-    for key in ("job_share", "compressed"):
+    assert table.count("total", Measure.HEADCOUNT) == CountCell(5600)
+    for key in ("compressed", "annualised"):
         assert table.rate(key, "flagged_per_head").suppressed is Suppressed.DERIVED
         assert table.disparity(key, "flagged_per_head").suppressed is Suppressed.DERIVED
+    assert table.rate("compressed", "cases_per_head").exact == Fraction(50, 300)
     assert table.disparity("part_time", "flagged_per_head").exact == Fraction(95 * 4000, 900 * 200)
     for row in (*table.groups, table.total):
         for count in row.counts:
@@ -340,6 +362,96 @@ def test_the_table_holds_no_suppressed_value_and_derives_its_rates_from_publishe
             assert ratio.suppressed is None or ratio.exact is None
     assert table.notes == (Suppressed.PRIMARY, Suppressed.SECONDARY, Suppressed.DERIVED)
     assert all(SUPPRESSION_NOTES[note] for note in table.notes)
+
+
+def rank(chief_flagged):
+    return dimension(
+        group("constable", headcount=1000, flagged=60, cases=20, confirmed=3, adverse=4, wrong=12),
+        group("sergeant", headcount=200, flagged=15, cases=12, adverse=0, confirmed=0, wrong=0),
+        group("inspector", headcount=50, flagged=12, cases=11, adverse=0, confirmed=0, wrong=0),
+        group(
+            "chief_constable",
+            headcount=1,
+            flagged=chief_flagged,
+            cases=chief_flagged,
+            adverse=0,
+            confirmed=chief_flagged,
+            wrong=0,
+            label="Chief constable",
+        ),
+        group(
+            "deputy_chief_constable",
+            headcount=1,
+            flagged=0,
+            cases=0,
+            adverse=0,
+            confirmed=0,
+            wrong=0,
+            label="Deputy chief constable",
+        ),
+    )
+
+
+def test_group_of_one_zero_versus_suppressed_tells_whether_flagged():
+    # A 0 beside a suppressed count would tell whether the one chief constable was flagged:
+    # the groups of fewer than 10 are merged, and a merged group still under 10 shows nothing.
+    tables = [fairness_table(rank(flagged)) for flagged in (0, 1)]
+    for table in tables:
+        assert [row.key for row in table.groups][-1] == SMALL_GROUPS_KEY
+        other = table.group(SMALL_GROUPS_KEY)
+        assert other.label == (
+            "Other groups (fewer than 10 people each): Chief constable, Deputy chief constable"
+        )
+        assert all(cell.value is None for cell in other.counts)
+        assert other.counts[MEASURES.index(Measure.FLAGGED)] == CountCell(None, G)
+        assert Suppressed.SMALL_GROUP in table.notes
+    assert [row.counts for row in tables[0].groups] == [row.counts for row in tables[1].groups]
+    for flagged in (0, 1):
+        assert attacker_finds(rank(flagged), {}) == set()
+
+
+def test_small_groups_together_of_10_or_more_are_one_ordinary_group():
+    merged = merge_small_groups(
+        dimension(
+            group("big", headcount=500),
+            group("a", headcount=6, flagged=2, label="A"),
+            group("b", headcount=4, flagged=9, label="B"),
+        )
+    )
+    assert [g.key for g in merged.groups] == ["big", SMALL_GROUPS_KEY]
+    other = merged.groups[-1]
+    assert (other.headcount, other.flagged, other.cases_opened) == (10, 11, 100)
+    table = fairness_table(merged)
+    assert table.count(SMALL_GROUPS_KEY, Measure.FLAGGED) == CountCell(11)
+    assert merge_small_groups(dimension(group("big"))) == dimension(group("big"))
+
+
+def test_cross_table_recovery_via_per_detector_tables():
+    # Detector A alone flagged the 3 in g2; B alone the 20 of g3. Suppressed apart, B's table
+    # would show g3's 20 and A's a 0 for g3, so that everyone's g3 is 20, and g2 the total less
+    # g1 and g3: 3.
+    def dim(g1, g2, g3):
+        return dimension(
+            group("g1", headcount=500, flagged=g1),
+            group("g2", headcount=40, flagged=g2),
+            group("g3", headcount=300, flagged=g3),
+        )
+
+    overall, by_detector = fairness_tables(dim(50, 3, 20), {"A": dim(50, 3, 0), "B": dim(0, 0, 20)})
+    hidden = {
+        name: {key for key in ("g1", "g2", "g3") if t.count(key, Measure.FLAGGED).value is None}
+        for name, t in (("overall", overall), *by_detector.items())
+    }
+    assert hidden["overall"] == hidden["A"] == hidden["B"]
+    assert "g2" in hidden["overall"]
+    assert attacker_finds(dim(50, 3, 20), {"A": dim(50, 3, 0), "B": dim(0, 0, 20)}) == set()
+
+
+def test_tables_suppressed_together_need_the_same_groups():
+    with pytest.raises(ValueError):
+        suppress_together([dimension(group("a")), dimension(group("b"))])
+    with pytest.raises(ValueError):
+        suppress_together([dimension(group("a")), dimension(group("a", headcount=7))])
 
 
 def test_a_suppressed_reference_count_suppresses_every_disparity_of_its_rate():
@@ -360,149 +472,355 @@ def test_bad_input_is_refused():
         group("a", flagged=-1)
     with pytest.raises(TypeError):
         group("a", flagged=True)
+    with pytest.raises(ValueError):
+        merge_small_groups(dimension(group(SMALL_GROUPS_KEY), group("tiny", headcount=3)))
 
 
 # -- Suppression: by property, against an independent solver --------------------------------------
+#
+# The reader: knows every column's total, every published cell, each table's groups adding up to
+# its totals, and why each cell is suppressed (at worst: the printed table says only
+# "suppressed"); so that a primary cell holds 1 to 9, a secondary one 0 or 10 or more, a small
+# group's headcount 0 to 9. Across tables: a headcount is the same in each, and a detector's
+# count is no more than the overall one, which is no more than the detectors' together. (Not the
+# inequalities within a row, such as confirmed and wrong together being no more than the cases
+# opened: reports/fairness.py says what that leaves open.)
+# The solver finds, by propagating bounds and searching, whether a hidden cell could hold any
+# other value than its own.
+
+Var = tuple[str, str, Measure]
 
 
-def determined(relations, unknowns):
-    """The unknowns that the linear ``relations`` fix, by Gaussian elimination over fractions.
+class Domain:
+    """Whole numbers from ``low`` to ``high``, without 1 to 9 where ``gap``."""
 
-    Each relation is a dict of unknown -> coefficient (the published cells already moved to the
-    other side, where they do not matter to which unknowns are determined). An unknown is
-    determined exactly when its unit vector lies in the relations' row space: in reduced row
-    echelon form, when some row is that unit vector.
-    """
-    order = sorted(unknowns)
-    rows = [[Fraction(relation.get(name, 0)) for name in order] for relation in relations]
-    pivot_row = 0
-    for col in range(len(order)):
-        found = next((r for r in range(pivot_row, len(rows)) if rows[r][col] != 0), None)
-        if found is None:
-            continue
-        rows[pivot_row], rows[found] = rows[found], rows[pivot_row]
-        lead = rows[pivot_row][col]
-        rows[pivot_row] = [value / lead for value in rows[pivot_row]]
-        for r in range(len(rows)):
-            if r != pivot_row and rows[r][col] != 0:
-                factor = rows[r][col]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[pivot_row], strict=True)]
-        pivot_row += 1
-    fixed = set()
-    for row in rows:
-        nonzero = [index for index, value in enumerate(row) if value != 0]
-        if len(nonzero) == 1:
-            fixed.add(order[nonzero[0]])
-    return fixed
+    def __init__(self, low, high, gap=False):
+        if gap:
+            low = 10 if 1 <= low <= 9 else low
+            high = 0 if 1 <= high <= 9 else high
+        self.low, self.high, self.gap = low, high, gap
+
+    @property
+    def empty(self):
+        return self.low > self.high
+
+    def split(self):
+        if self.gap and self.low == 0 and self.high >= 10:
+            return [Domain(0, 0), Domain(10, self.high, True)]
+        middle = (self.low + self.high) // 2
+        return [Domain(self.low, middle, self.gap), Domain(middle + 1, self.high, self.gap)]
 
 
-def test_the_solver_finds_what_subtraction_and_combination_give():
-    # a + b = k1 fixes neither; with b + c = k2 and a + c = k3 all three are fixed.
-    assert determined([{"a": 1, "b": 1}], {"a", "b"}) == set()
-    assert determined([{"a": 1, "b": 1, "t": -1}, {"t": 1}], {"a", "b", "t"}) == {"t"}
-    assert determined([{"a": 1, "b": 1}, {"b": 1, "c": 1}, {"a": 1, "c": 1}], {"a", "b", "c"}) == {
-        "a",
-        "b",
-        "c",
+def propagate(domains, constraints):
+    """Tighten the domains by each constraint (``sum(coefficient * variable) + constant`` is 0,
+    or at most 0) until nothing changes; None when a constraint cannot hold."""
+    domains = dict(domains)
+    changed = True
+    while changed:
+        changed = False
+        for coefficients, constant, equal in constraints:
+
+            def least(var, c):
+                return c * (domains[var].low if c > 0 else domains[var].high)
+
+            def most(var, c):
+                return c * (domains[var].high if c > 0 else domains[var].low)
+
+            low = sum(least(v, c) for v, c in coefficients.items()) + constant
+            high = sum(most(v, c) for v, c in coefficients.items()) + constant
+            if low > 0 or (equal and high < 0):
+                return None
+            for var, c in coefficients.items():
+                old = domains[var]
+                # c * var <= -(the rest at its least); and, if equal, >= -(the rest at its most).
+                upper = -(low - least(var, c))
+                lower = -(high - most(var, c)) if equal else None
+                new_low, new_high = old.low, old.high
+                if c > 0:
+                    new_high = min(new_high, upper)
+                    if lower is not None:
+                        new_low = max(new_low, lower)
+                else:
+                    new_low = max(new_low, -upper)
+                    if lower is not None:
+                        new_high = min(new_high, -lower)
+                new = Domain(new_low, new_high, old.gap)
+                if new.empty:
+                    return None
+                if (new.low, new.high) != (old.low, old.high):
+                    domains[var] = new
+                    changed = True
+                    low = sum(least(v, k) for v, k in coefficients.items()) + constant
+                    high = sum(most(v, k) for v, k in coefficients.items()) + constant
+    return domains
+
+
+def feasible(domains, constraints):
+    found = propagate(domains, constraints)
+    if found is None:
+        return False
+    open_vars = [var for var, d in found.items() if d.low < d.high]
+    if not open_vars:
+        return True
+    var = min(open_vars, key=lambda v: found[v].high - found[v].low)
+    return any(feasible({**found, var: part}, constraints) for part in found[var].split())
+
+
+def attacker_finds(overall, by_detector):
+    """The cells of the tables printed for ``overall`` and ``by_detector`` (true counts) that
+    hold 1 to 9 and that the reader can work out exactly; or that are a small group's, and can
+    be told to be 0, or not. (A hidden 0, or a hidden count of 10 or more, worked out gives
+    nothing away that its being published would not.) Columns whose total is 0 and dimensions
+    of one group give nothing beyond their totals, and are left out."""
+    table, tables = fairness_tables(overall, by_detector)
+    printed = {"overall": table, **tables}
+    truth = {
+        "overall": merge_small_groups(overall),
+        **{name: merge_small_groups(counts) for name, counts in by_detector.items()},
     }
-    assert determined([{"a": 1, "b": 1, "c": 1}, {"b": 1, "c": 1}], {"a", "b", "c"}) == {"a"}
+    keys = [g.key for g in truth["overall"].groups]
+    domains, values, constraints = {}, {}, []
+
+    def linear(terms, equal, constant=0):
+        coefficients: dict[Var, int] = {}
+        for c, var in terms:
+            cell = printed[var[0]].count(var[1], var[2])
+            if cell.value is None:
+                coefficients[var] = coefficients.get(var, 0) + c
+            else:
+                constant += c * cell.value
+        if coefficients:
+            constraints.append((coefficients, constant, equal))
+
+    for name, counts in truth.items():
+        for measure in MEASURES:
+            total = sum(g.count(measure) for g in counts.groups)
+            for g in counts.groups:
+                var = (name, g.key, measure)
+                why = printed[name].count(g.key, measure).suppressed
+                if why is None:
+                    continue
+                values[var] = g.count(measure)
+                domains[var] = {
+                    Suppressed.PRIMARY: Domain(1, 9),
+                    Suppressed.SECONDARY: Domain(0, total, gap=True),
+                    Suppressed.SMALL_GROUP: Domain(0, 9 if measure is Measure.HEADCOUNT else total),
+                    Suppressed.WHOLE_COLUMN: Domain(0, total),
+                }[why]
+            linear([(1, (name, key, measure)) for key in keys], True, -total)
+    for key in keys:
+        for measure in MEASURES:
+            everyone = ("overall", key, measure)
+            for name in by_detector:
+                one = (name, key, measure)
+                linear([(1, one), (-1, everyone)], measure is Measure.HEADCOUNT)
+            if by_detector and measure is not Measure.HEADCOUNT:
+                linear(
+                    [(1, everyone), *((-1, (name, key, measure)) for name in by_detector)], False
+                )
+    assert feasible(domains, constraints), "the true counts must satisfy the reader's relations"
+
+    found: set[Var] = set()
+    if len(keys) < 2:
+        return found
+    for var, value in values.items():
+        if sum(g.count(var[2]) for g in truth[var[0]].groups) == 0:
+            continue
+        d = domains[var]
+        other = [Domain(d.low, value - 1, d.gap), Domain(value + 1, d.high, d.gap)]
+        if 1 <= value <= 9 and not any(
+            not o.empty and feasible({**domains, var: o}, constraints) for o in other
+        ):
+            found.add(var)
+        if printed[var[0]].count(var[1], var[2]).suppressed is Suppressed.SMALL_GROUP:
+            zero, some = Domain(0, 0), Domain(1, d.high)
+            if not (
+                feasible({**domains, var: zero}, constraints)
+                and feasible({**domains, var: some}, constraints)
+            ):
+                found.add(var)
+    return found
 
 
-def published_relations(table: FairnessTable, totals_known: bool):
-    """What a reader can write down from the table: in each column, the groups sum to the total.
+def test_the_solver_finds_what_subtraction_and_bounds_give():
+    x, y = ("t", "x", Measure.FLAGGED), ("t", "y", Measure.FLAGGED)
+    # x + y = 18 with each 1 to 9: both 9.
+    both = {x: Domain(1, 9), y: Domain(1, 9)}
+    assert not feasible({**both, x: Domain(1, 8)}, [({x: 1, y: 1}, -18, True)])
+    assert feasible({**both, x: Domain(1, 8)}, [({x: 1, y: 1}, -17, True)])
+    # x + y = 11 with y 0 or 10 or more: x is 1 (or 11, out of its bounds).
+    gap = {x: Domain(1, 9), y: Domain(0, 21, gap=True)}
+    assert not feasible({**gap, x: Domain(2, 9)}, [({x: 1, y: 1}, -11, True)])
+    assert feasible({**gap, x: Domain(2, 9)}, [({x: 1, y: 1}, -21, True)])
+    # y <= x <= y + z, with x + z = 20, z 10 or more, y 5: x 5 to 10.
+    z = ("t", "z", Measure.FLAGGED)
+    three = {x: Domain(0, 20), y: Domain(5, 5), z: Domain(0, 20, gap=True)}
+    rules = [({y: 1, x: -1}, 0, False), ({x: 1, y: -1, z: -1}, 0, False), ({x: 1, z: 1}, -20, True)]
+    assert feasible({**three, x: Domain(10, 10)}, rules)
+    assert not feasible({**three, x: Domain(11, 20)}, rules)
+    assert not feasible({**three, x: Domain(0, 4)}, rules)
 
-    Returns the relations over the suppressed cells, and those cells. With ``totals_known``, a
-    suppressed total is taken as known all the same (printed elsewhere in the report).
-    """
-    relations, unknowns = [], set()
-    for measure in table.measures:
-        relation = {}
-        for row in table.groups:
-            if table.count(row.key, measure).value is None:
-                relation[(row.key, measure)] = 1
-        if table.count("total", measure).value is None and not totals_known:
-            relation[("total", measure)] = -1
-        unknowns |= set(relation)
-        if relation:
-            relations.append(relation)
-    return relations, unknowns
+
+def test_the_solver_finds_what_suppression_apart_would_give_away():
+    # Suppressed apart, A's 0 for g3 and B's 20 make everyone's g3 20, and g2 the total less
+    # g1 and g3; suppressed together, not.
+    def dim(g1, g2, g3):
+        return dimension(
+            group("g1", headcount=500, flagged=g1),
+            group("g2", headcount=40, flagged=g2),
+            group("g3", headcount=300, flagged=g3),
+        )
+
+    alone = {
+        name: fairness_table(counts)
+        for name, counts in (("A", dim(50, 3, 0)), ("B", dim(0, 0, 20)))
+    }
+    assert alone["A"].count("g3", Measure.FLAGGED) == CountCell(0)
+    assert alone["B"].count("g3", Measure.FLAGGED) == CountCell(20)
+    assert fairness_table(dim(50, 3, 20)).count("g1", Measure.FLAGGED) == CountCell(50)
+    assert attacker_finds(dim(50, 3, 20), {"A": dim(50, 3, 0), "B": dim(0, 0, 20)}) == set()
 
 
-small_or_large = st.one_of(st.integers(0, 12), st.integers(0, 12), st.integers(0, 300))
+small_or_large = st.one_of(st.integers(0, 12), st.integers(0, 12), st.integers(0, 60))
 
 
 @st.composite
 def dimensions(draw, min_groups=1):
-    count = draw(st.integers(min_groups, 7))
+    count = draw(st.integers(min_groups, 6))
     groups = []
     for index in range(count):
-        values = [draw(small_or_large) for _ in MEASURES]
-        groups.append(group(f"g{index}", *values))
+        headcount, *counts = (draw(small_or_large) for _ in MEASURES)
+        flagged, cases, adverse, confirmed, wrong = counts
+        adverse = min(adverse, cases)
+        confirmed = min(confirmed, cases)
+        wrong = min(wrong, cases - confirmed)
+        groups.append(group(f"g{index}", headcount, flagged, cases, adverse, confirmed, wrong))
     return dimension(*groups)
 
 
 @given(dimensions())
-@settings(max_examples=400, deadline=None)
-def test_no_suppressed_cell_can_be_worked_out_from_the_published_cells_and_totals(dim):
-    table = fairness_table(dim)
-    relations, unknowns = published_relations(table, totals_known=False)
-    assert determined(relations, unknowns) == set()
+@settings(max_examples=150, deadline=None)
+def test_no_suppressed_cell_can_be_worked_out_from_one_table(dim):
+    assert attacker_finds(dim, {}) == set()
 
 
-@given(dimensions(min_groups=2))
-@settings(max_examples=400, deadline=None)
-def test_nor_with_every_total_known_from_elsewhere(dim):
-    table = fairness_table(dim)
-    relations, unknowns = published_relations(table, totals_known=True)
-    assert determined(relations, unknowns) == set()
+# A case's detectors (A, B or both) and outcome: (adverse, confirmed, wrong).
+OUTCOMES = [(0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 0, 1), (0, 0, 1)]
+CASES = [(detectors, outcome) for detectors in ("A", "B", "AB") for outcome in OUTCOMES]
 
 
-@given(dimensions(min_groups=2))
-@settings(max_examples=400, deadline=None)
-def test_nor_by_subtraction_can_a_hidden_cell_be_shown_small_while_a_large_one_could_hide_it(dim):
-    """Knowing each hidden cell holds at least 1 (zeros are published), the most one can hold is
-    the column's total less what is published less 1 for each other hidden cell. That must
-    leave it room for 10 or more, unless the column has no published non-zero cell left."""
-    table = fairness_table(dim)
-    for measure in table.measures:
-        true = {g.key: g.count(measure) for g in dim.groups}
-        hidden = [row.key for row in table.groups if table.count(row.key, measure).value is None]
-        if not hidden:
-            continue
-        published = sum(true[key] for key in true if key not in hidden)
-        most = sum(true.values()) - published - (len(hidden) - 1)
-        any_published_nonzero = any(true[key] > 0 for key in true if key not in hidden)
-        assert most >= 10 or not any_published_nonzero
-        # Where each hidden cell would read as exactly 1 (or one alone as the total), a zero
-        # is hidden among them, if the column has one.
-        if most <= 1 or len(hidden) == 1:
-            zero_hidden = any(true[key] == 0 for key in hidden)
-            zero_published = any(true[key] == 0 for key in true if key not in hidden)
-            assert zero_hidden or not zero_published
+@st.composite
+def forces(draw):
+    """A dimension over every detector and each of two detectors' tables, from the people and
+    cases themselves, so that every relation between them holds."""
+    groups: dict[str, list[GroupCounts]] = {"overall": [], "A": [], "B": []}
+    for index in range(draw(st.integers(2, 3))):
+        headcount = draw(st.one_of(st.integers(0, 12), st.integers(10, 40)))
+        flagged = {pattern: draw(st.integers(0, 12)) for pattern in ("A", "B", "AB")}
+        cases = draw(st.lists(st.sampled_from(CASES), max_size=24))
+        for name in groups:
+
+            def counted(pattern, name=name):
+                return name == "overall" or name in pattern
+
+            chosen = [outcome for pattern, outcome in cases if counted(pattern)]
+            groups[name].append(
+                GroupCounts(
+                    key=f"g{index}",
+                    label=f"G{index}",
+                    headcount=headcount,
+                    flagged=sum(n for pattern, n in flagged.items() if counted(pattern)),
+                    cases_opened=len(chosen),
+                    adverse=sum(outcome[0] for outcome in chosen),
+                    confirmed=sum(outcome[1] for outcome in chosen),
+                    wrong=sum(outcome[2] for outcome in chosen),
+                )
+            )
+    return {name: dimension(*found) for name, found in groups.items()}
+
+
+@given(forces())
+@settings(max_examples=60, deadline=None)
+def test_no_suppressed_cell_can_be_worked_out_across_the_detectors_tables(force):
+    overall = force.pop("overall")
+    assert attacker_finds(overall, force) == set()
+
+
+@given(forces())
+@settings(max_examples=100, deadline=None)
+def test_a_cell_hidden_in_one_table_is_hidden_in_every_table(force):
+    overall = force.pop("overall")
+    table, tables = fairness_tables(overall, force)
+    for measure in MEASURES:
+        hidden = {
+            tuple(t.count(row.key, measure).value is None for row in t.groups)
+            for t in (table, *tables.values())
+        }
+        assert len(hidden) == 1
 
 
 @given(dimensions())
 @settings(max_examples=300, deadline=None)
-def test_suppression_is_primary_for_exactly_1_to_9_and_secondary_at_most_once_a_column(dim):
+def test_every_primary_cell_could_hold_any_small_count(dim):
+    """Column by column, by brute force over the hidden cells: each primary cell could hold any
+    of 1 to 9 for all that the column's total and the other cells say."""
     table = fairness_table(dim)
-    for measure in table.measures:
-        secondary = 0
-        for g in dim.groups:
+    merged = merge_small_groups(dim)
+    for measure in MEASURES:
+        cells = [(g, table.count(g.key, measure)) for g in merged.groups]
+        if any(cell.suppressed is Suppressed.WHOLE_COLUMN for _, cell in cells):
+            continue
+        hidden = [(g.count(measure), cell.suppressed) for g, cell in cells if cell.value is None]
+        together = sum(value for value, _ in hidden)
+        total = sum(g.count(measure) for g in merged.groups)
+
+        def can_hold(why, total=total):
+            if why is Suppressed.PRIMARY:
+                return set(range(1, 10))
+            if why is Suppressed.SECONDARY:
+                return {0, *range(10, total + 1)}
+            return set(range(total + 1))
+
+        for index, (_value, why) in enumerate(hidden):
+            if why is not Suppressed.PRIMARY:
+                continue
+            sums = {0}
+            for n, (_, other) in enumerate(hidden):
+                if n != index:
+                    sums = {a + b for a in sums for b in can_hold(other) if a + b <= together}
+            assert all(together - v in sums for v in range(1, 10)), (measure, hidden)
+
+
+@given(dimensions())
+@settings(max_examples=300, deadline=None)
+def test_suppression_reasons(dim):
+    table = fairness_table(dim)
+    merged = merge_small_groups(dim)
+    assert all(g.headcount >= 10 for g in merged.groups if g.key != SMALL_GROUPS_KEY)
+    for measure in MEASURES:
+        whole = any(
+            table.count(g.key, measure).suppressed is Suppressed.WHOLE_COLUMN for g in merged.groups
+        )
+        for g in merged.groups:
             cell = table.count(g.key, measure)
             value = g.count(measure)
-            assert (cell.suppressed is Suppressed.PRIMARY) == (1 <= value <= 9)
+            if whole:
+                assert cell == CountCell(None, W)
+            elif g.headcount < 10:
+                assert cell == CountCell(None, G)
+            else:
+                assert (cell.suppressed is Suppressed.PRIMARY) == (1 <= value <= 9)
             if cell.suppressed is None:
                 assert cell.value == value
-            secondary += cell.suppressed is Suppressed.SECONDARY
-        assert secondary <= 1
-        total = sum(g.count(measure) for g in dim.groups)
+        total = sum(g.count(measure) for g in merged.groups)
         assert table.count("total", measure).suppressed is (P if 1 <= total <= 9 else None)
 
 
 @given(dimensions())
 @settings(max_examples=200, deadline=None)
-def test_every_rate_and_disparity_from_a_hidden_count_is_hidden(dim):
+def test_every_rate_and_disparity_from_a_hidden_count_is_hidden_and_the_rest_as_computed(dim):
     table = fairness_table(dim)
+    unsuppressed = group_disparities(merge_small_groups(dim))
     for row in table.groups:
         for index, spec in enumerate(DEFAULT_RATES):
             used = (spec.numerator, *spec.denominator)
@@ -512,3 +830,5 @@ def test_every_rate_and_disparity_from_a_hidden_count_is_hidden(dim):
             if hidden or reference_hidden:
                 assert row.disparities[index].suppressed is Suppressed.DERIVED
                 assert row.disparities[index].exact is None
+            else:
+                assert row.disparities[index].exact == unsuppressed[row.key][index]

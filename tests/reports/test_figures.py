@@ -3,6 +3,7 @@ an independent computation of the same definitions over the rows themselves."""
 
 from collections import Counter
 from datetime import UTC, date, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from casework.models import Case, CaseFlag, CaseStatus, Outcome
 from casework.outcomes import OutcomeClass, outcome_class_of
 from flags.models import EqualityProfile, Flag, Subject
+from reports.fairness import DEFAULT_RATES, group_disparities, outside_band
 from reports.figures import (
     DIMENSIONS,
     NOT_RECORDED,
@@ -66,9 +68,11 @@ def test_the_figures_cost_the_same_queries_whatever_the_size_of_the_force(
     assert oversight_figures(FIRST, LAST).cases.leads == 13
 
 
-def test_the_fairness_counts_agree_with_a_count_of_the_rows(
+@pytest.fixture
+def two_detectors(
     world: World, detector_client: Any, other_detector_with_token: tuple[Any, str]
 ) -> None:
+    """More people, some flagged by a second detector too, and some outcomes."""
     more_people(detector_client, 7)
     # A second detector flags some of the same people (counted once each overall, once under
     # each detector) and one person no other detector flagged.
@@ -89,6 +93,9 @@ def test_the_fairness_counts_agree_with_a_count_of_the_rows(
     Case.objects.filter(subject__staff_number__endswith="2").update(
         status=CaseStatus.CLOSED, outcome=Outcome.MANAGEMENT_ADVICE
     )
+
+
+def test_the_fairness_counts_agree_with_a_count_of_the_rows(two_detectors: None) -> None:
     start, end = bounds(FIRST, LAST)
 
     for dimension, found in zip(DIMENSIONS, dimension_figures(start, end), strict=True):
@@ -106,6 +113,54 @@ def test_the_fairness_counts_agree_with_a_count_of_the_rows(
                     group.wrong,
                 ) == counts, (dimension.key, detector, key)
             assert set(computed) == set(expected), (dimension.key, detector)
+
+
+def test_the_disparities_agree_with_a_computation_from_the_rows(two_detectors: None) -> None:
+    """Rates per head and per decided case, and each group's disparity against the largest group
+    (ties to the first key), in the band 0.8 to 1.25 or not: computed here from the reference
+    counts with nothing of reports.fairness but its output compared."""
+    start, end = bounds(FIRST, LAST)
+    compared = 0
+
+    for dimension, found in zip(DIMENSIONS, dimension_figures(start, end), strict=True):
+        for detector, counted in [(None, found.overall), *found.by_detector.items()]:
+            expected = reference_counts(dimension.path, start, end, detector)
+            largest = sorted(expected, key=lambda key: (-expected[key][0], key))[0]
+
+            def rates(counts: tuple[int, ...]) -> list[Fraction | None]:
+                headcount, flagged, opened, adverse, confirmed, wrong = counts
+                decided = confirmed + wrong
+                per_head = [
+                    Fraction(n, headcount) if headcount else None
+                    for n in (flagged, opened, adverse)
+                ]
+                per_decided = [
+                    Fraction(n, decided) if decided else None for n in (confirmed, wrong)
+                ]
+                return per_head + per_decided
+
+            base = rates(expected[largest])
+            computed = group_disparities(counted, DEFAULT_RATES)
+            assert [spec.key for spec in DEFAULT_RATES] == [
+                "flagged_per_head",
+                "cases_per_head",
+                "adverse_per_head",
+                "confirmed_per_decided",
+                "wrong_per_decided",
+            ]
+            for key, counts in expected.items():
+                want = [
+                    rate / reference if rate is not None and reference else None
+                    for rate, reference in zip(rates(counts), base, strict=True)
+                ]
+                assert list(computed[key]) == want, (dimension.key, detector, key)
+                for value in want:
+                    if value is not None:
+                        compared += 1
+                        inside = Fraction(8, 10) <= value <= Fraction(125, 100)
+                        assert outside_band(value) is not inside
+    # The force has groups of different rates: some disparities are neither undefined nor 1.
+    assert compared > 20
 
 
 def reference_counts(
