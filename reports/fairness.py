@@ -42,9 +42,10 @@ Suppression (statistical disclosure control)
       an inequality. Across tables, a group's headcount is the same in each, and a detector's
       count is no more than the overall one, which is no more than the detectors' together.
     - **Secondary**, column by column: a reader knows a primary cell holds 1 to 9, so the
-      suppressed cells of a column must leave every value from 1 to 9 possible for each primary
-      cell, and every value from 0 to 9 for a small group's, however the column's total is
-      divided between them (`column_protected`, computed exactly). Column [100, 9, 9] with a
+      suppressed cells of a column must leave at least two values from 1 to 9 possible for each
+      primary cell (none told exactly), and both 0 and more for a small group's, however the
+      column's total is divided between them (`column_protected` and `still_open`, computed
+      exactly). Column [100, 9, 9] with a
       total of 118 would otherwise show that the two 9s, adding up to 18, are both 9. Where
       they do not, published counts (each of 10 or more) are suppressed too: the smallest one
       that is enough alone, or failing that the largest and then again; the reference group's
@@ -52,10 +53,12 @@ Suppression (statistical disclosure control)
       itself from 1 to 9 (so that the few could only be placed), every group's cell of the
       column is suppressed, zeros included. A column whose total is 0 shows its zeros. Totals
       are suppressed by the primary rule alone, so they read the same in every table.
-    - **Together**: a dimension's table and its detector-by-detector tables are suppressed
-      together (`suppress_together`): a cell hidden in one is hidden in all, at the same group
-      and measure, each column then protected again, until nothing changes; otherwise a hidden
-      overall count would be the total less the others, read from a detector's table.
+    - **Linked**: a dimension's table and its detector-by-detector tables are suppressed as
+      linked tables (`suppress_together`): from the same group's cells in the other tables a
+      reader bounds a hidden one (`linked_bounds`); where that would leave a primary cell less
+      than wholly open, the group's overall count is hidden as cover, each column's own
+      protection then knows the bounds, and a detector's column too small to show takes the
+      overall column with it; until nothing changes.
     - **Derived**: a rate or a disparity computed from any suppressed count is suppressed.
 
     What this does not cover: reasoning from the rule itself (that a secondary cell was the
@@ -478,16 +481,26 @@ def column_protected(
     why: Sequence[Suppressed | None],
     measure: Measure = Measure.FLAGGED,
     threshold: int = SMALL_COUNT_THRESHOLD,
+    known: Sequence[Span | None] | None = None,
 ) -> bool:
     """Whether a reader who knows the column's total, the published cells and what each
-    suppressed cell can hold (`readable_values`) is left unable to rule out any small value of
-    any primary or small group's cell.
+    suppressed cell can hold (`readable_values`) is left unable to tell any primary cell's count
+    exactly, or whether a small group's is 0 (`still_open`).
 
     The column's one relation is that its cells add up to its total, so the suppressed cells
     together hold the total less the published ones: a cell can hold exactly the values that
-    sum less some sum of what the others can hold. Computed exactly, over spans."""
+    sum less some sum of what the others can hold. Computed exactly, over spans. ``known``, where
+    given, bounds what each cell can hold by what other tables tell (`linked_bounds`)."""
     total = sum(values)
     hidden = [index for index, reason in enumerate(why) if reason is not None]
+
+    def readable(index: int, reason: Suppressed) -> tuple[Span, ...]:
+        spans = readable_values(reason, measure, total, threshold)
+        bound = known[index] if known is not None else None
+        if bound is None:
+            return spans
+        return _spans((max(a, bound[0]), min(b, bound[1])) for a, b in spans)
+
     together = sum(values[index] for index in hidden)
     for index in hidden:
         reason = why[index]
@@ -500,13 +513,25 @@ def column_protected(
             if other != index:
                 reason_other = why[other]
                 assert reason_other is not None  # noqa: S101 - hidden
-                others = _plus(others, readable_values(reason_other, measure, total, threshold))
+                others = _plus(others, readable(other, reason_other))
         by_subtraction = [(together - high, together - low) for low, high in others]
-        own = readable_values(reason, measure, total, threshold)
+        own = readable(index, reason)
         possible = _spans((max(a, c), min(b, d)) for a, b in own for c, d in by_subtraction)
-        if not any(low <= needed[0] and needed[1] <= high for low, high in possible):
+        if not still_open(needed, possible):
             return False
     return True
+
+
+def still_open(needed: Span, possible: Sequence[Span]) -> bool:
+    """Whether what a reader can tell a cell holds (``possible``) leaves it open: a primary
+    cell (``needed`` from 1) at least two of its small counts, so that none is told exactly; a
+    small group's (``needed`` from 0) both 0 and more, so that whether anyone in it was counted
+    is not told."""
+    inside = [(max(low, needed[0]), min(high, needed[1])) for low, high in possible]
+    values = sum(high - low + 1 for low, high in inside if low <= high)
+    if needed[0] == 0:
+        return any(low == 0 for low, _ in possible) and any(high >= 1 for _, high in possible)
+    return values >= 2
 
 
 def _protect_column(
@@ -516,6 +541,7 @@ def _protect_column(
     measure: Measure,
     keep: str | None,
     threshold: int,
+    known: Sequence[Span | None] | None = None,
 ) -> list[Suppressed | None]:
     """The column's reasons once secondary suppression has protected its primary and small
     group's cells, or the whole column suppressed where nothing else will."""
@@ -526,7 +552,7 @@ def _protect_column(
         return why
     if is_small(total, threshold) or all(reason is Suppressed.WHOLE_COLUMN for reason in why):
         return [Suppressed.WHOLE_COLUMN] * len(values)
-    while not column_protected(values, why, measure, threshold):
+    while not column_protected(values, why, measure, threshold, known):
         candidates = sorted(
             (index for index, reason in enumerate(why) if reason is None and values[index] > 0),
             key=lambda index: (keys[index] == keep, values[index], keys[index]),
@@ -542,6 +568,7 @@ def _protect_column(
                     [Suppressed.SECONDARY if i == index else r for i, r in enumerate(why)],
                     measure,
                     threshold,
+                    known,
                 )
             ),
             None,
@@ -578,19 +605,28 @@ def suppress_column(
     return ColumnSuppression(groups=tuple(why), total=total)
 
 
+# What the detector-by-detector tables print beside the headcount, and so the measures linked
+# between them and the overall table: their other counts are never printed (the oversight
+# templates show each detector's people flagged per head only), so they carry no relation.
+LINKED_MEASURES = (Measure.FLAGGED,)
+
+
 def suppress_together(
     dimensions: Sequence[DimensionCounts], threshold: int = SMALL_COUNT_THRESHOLD
 ) -> list[dict[Measure, ColumnSuppression]]:
-    """Suppress tables of the same groups together (a dimension's counts over every detector,
-    and each detector's alone), so that no table gives away what another hides.
+    """Suppress linked tables of the same groups: a dimension's counts over every detector
+    (the first) and each detector's alone (the rest), so that no table gives away what another
+    hides.
 
-    A group whose headcount is under ``threshold`` shows no count at all, not even a zero; each
-    column is then protected by itself (`suppress_column`); and a cell suppressed in one table is
-    suppressed in every table, at the same group and measure. Both are repeated until nothing
-    changes: a cell newly hidden in a detector's table may need cover of its own there, which is
-    then hidden everywhere too. Tables whose hidden cells are the same can be set side by side
-    only to learn the inequalities their counts obey anyway (a detector's people flagged in a
-    group are no more than everyone's, and everyone's no more than the detectors' together).
+    A group whose headcount is under ``threshold`` shows no count at all, not even a zero. Each
+    column is protected by itself (`_protect_column`), knowing what the other tables tell of its
+    cells; then, group by group, the relation between the tables (`linked_bounds`: a detector's
+    count is no more than everyone's, and everyone's no more than the detectors' together) is
+    checked to leave every primary and small group's cell open as the column rule does, and where
+    it does not, the overall table's count of that group is hidden as cover (else the largest of
+    the other detectors' counts there). Both are repeated until nothing changes. Cover goes where
+    a relation would give a cell away, not to every table alike: a detector that flags few people
+    need not hide what the others' tables show.
     """
     if not dimensions:
         return []
@@ -617,22 +653,33 @@ def suppress_together(
         }
         for dimension in dimensions
     ]
+    values = [
+        {measure: [group.count(measure) for group in dimension.groups] for measure in MEASURES}
+        for dimension in dimensions
+    ]
+    linked = len(dimensions) > 1
     changed = True
     while changed:
         changed = False
-        for table, dimension in zip(why, dimensions, strict=True):
-            for measure in MEASURES:
-                values = [group.count(measure) for group in dimension.groups]
-                protected = _protect_column(values, table[measure], keys, measure, keep, threshold)
+        for measure in MEASURES:
+            crossed = linked and measure in LINKED_MEASURES
+            # Cover against the relation first, so that what the other tables tell of a column's
+            # cells leaves its primary cells open, and the column's own cover can then be found.
+            if crossed:
+                changed |= _cover_linked(
+                    [v[measure] for v in values], [w[measure] for w in why], measure, threshold
+                )
+            bounds: list[list[Span | None]] = (
+                linked_bounds([v[measure] for v in values], [w[measure] for w in why], measure)
+                if crossed
+                else [[None] * len(keys) for _ in dimensions]
+            )
+            for table, counts, known in zip(why, values, bounds, strict=True):
+                protected = _protect_column(
+                    counts[measure], table[measure], keys, measure, keep, threshold, known
+                )
                 changed |= protected != table[measure]
                 table[measure] = protected
-        for measure in MEASURES:
-            for index in range(len(keys)):
-                if any(table[measure][index] is not None for table in why):
-                    for table in why:
-                        if table[measure][index] is None:
-                            table[measure][index] = Suppressed.SECONDARY
-                            changed = True
     return [
         {
             measure: ColumnSuppression(
@@ -645,6 +692,133 @@ def suppress_together(
         }
         for table, dimension in zip(why, dimensions, strict=True)
     ]
+
+
+def _hull(value: int, reason: Suppressed | None, measure: Measure, total: int) -> Span:
+    """The least and most a reader can tell a cell holds, by itself."""
+    if reason is None:
+        return (value, value)
+    spans = readable_values(reason, measure, total)
+    return (spans[0][0], spans[-1][1])
+
+
+def linked_bounds(
+    values: Sequence[Sequence[int]],
+    why: Sequence[Sequence[Suppressed | None]],
+    measure: Measure,
+) -> list[list[Span | None]]:
+    """For each table's cells of one measure (the overall table first, then each detector's),
+    the least and most a reader can tell each holds from the same group's cells in the other
+    tables: a detector's count is at most everyone's, and everyone's at least the largest and
+    at most the sum of the detectors' (a person, or a case, may count for several detectors).
+    Published cells are None: they hold what they show."""
+    totals = [sum(column) for column in values]
+    found: list[list[Span | None]] = [[None] * len(values[0]) for _ in values]
+    for index in range(len(values[0])):
+        hulls = [
+            _hull(column[index], reasons[index], measure, total)
+            for column, reasons, total in zip(values, why, totals, strict=True)
+        ]
+        overall, detectors = hulls[0], hulls[1:]
+        if why[0][index] is not None:
+            found[0][index] = (
+                max(low for low, _ in detectors),
+                sum(high for _, high in detectors),
+            )
+        for position, _ in enumerate(detectors, start=1):
+            if why[position][index] is None:
+                continue
+            rest = sum(
+                high for other, (_, high) in enumerate(detectors, start=1) if other != position
+            )
+            found[position][index] = (max(0, overall[0] - rest), overall[1])
+    return found
+
+
+def _cover_linked(
+    values: Sequence[Sequence[int]],
+    why: Sequence[list[Suppressed | None]],
+    measure: Measure,
+    threshold: int,
+) -> bool:
+    """Hide cover where the relation between the tables tells a primary cell's count exactly, or
+    whether a small group's count is 0, or tells a wholly suppressed column's small count
+    exactly (in place); whether anything was hidden.
+
+    The relation is an inequality, so it can narrow a primary cell (a detector's 7 to "6 to 9",
+    where everyone's 142 and another detector's 127 are shown): a range, like the "1 to 9" the
+    cell says of itself; never one value. Requiring every count from 1 to 9 to stay open here,
+    as within a column, would hide the count of the detector that flags most wherever a
+    detector that flags few has a small count beside it."""
+    bounds = linked_bounds(values, why, measure)
+    for index in range(len(values[0])):
+        exposed = False
+        for table, reasons in enumerate(why):
+            needed = _must_stay_open(reasons[index], threshold)
+            bound = bounds[table][index]
+            if needed is not None and bound is not None:
+                exposed |= not still_open(needed, [bound])
+        if exposed and _hide_cover(values, why, index, measure):
+            return True
+    for table in range(1, len(values)):
+        # A detector's column too small to show, placed by the groups everyone's count shows
+        # empty or by its bounds: the measure's column goes in every table.
+        if _pinned_in_whole_column(
+            values[table], why[table], bounds[table], threshold
+        ) and _withhold_whole(why):
+            return True
+    return False
+
+
+def _withhold_whole(columns: Sequence[list[Suppressed | None]]) -> bool:
+    """Withhold every cell of ``columns`` (in place); whether any was shown until now."""
+    changed = False
+    for reasons in columns:
+        if any(reason is not Suppressed.WHOLE_COLUMN for reason in reasons):
+            reasons[:] = [Suppressed.WHOLE_COLUMN] * len(reasons)
+            changed = True
+    return changed
+
+
+def _pinned_in_whole_column(
+    values: Sequence[int],
+    why: Sequence[Suppressed | None],
+    bounds: Sequence[Span | None],
+    threshold: int,
+) -> bool:
+    """Whether, in a wholly suppressed column, a cell holding 1 to ``threshold`` - 1 can be told
+    exactly from the column's total and what the other tables tell of each cell."""
+    if not all(reason is Suppressed.WHOLE_COLUMN for reason in why):
+        return False
+    total = sum(values)
+    spans = [bound if bound is not None else (0, total) for bound in bounds]
+    for index, value in enumerate(values):
+        low = max(spans[index][0], total - sum(h for i, (_, h) in enumerate(spans) if i != index))
+        high = min(
+            spans[index][1], total - sum(lo for i, (lo, _) in enumerate(spans) if i != index)
+        )
+        if low == high and is_small(value, threshold):
+            return True
+    return False
+
+
+def _hide_cover(
+    values: Sequence[Sequence[int]],
+    why: Sequence[list[Suppressed | None]],
+    index: int,
+    measure: Measure,
+) -> bool:
+    """Hide the group's overall count as cover, else the largest published detector's count
+    there; where nothing is left to hide, every table's column goes, zeros included. Whether
+    anything more is hidden."""
+    order = [0, *sorted(range(1, len(values)), key=lambda t: -values[t][index])]
+    cover = next((t for t in order if why[t][index] is None and values[t][index] > 0), None)
+    if cover is None:
+        cover = next((t for t in order if why[t][index] is None), None)
+    if cover is not None:
+        why[cover][index] = Suppressed.SECONDARY
+        return True
+    return _withhold_whole(why)
 
 
 # -- The fairness table ---------------------------------------------------------------------------

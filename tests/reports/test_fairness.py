@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from reports.fairness import (
     DEFAULT_RATES,
+    LINKED_MEASURES,
     MEASURES,
     SMALL_GROUPS_KEY,
     SUPPRESSION_NOTES,
@@ -274,9 +275,14 @@ def test_a_single_small_group_takes_a_large_enough_count_with_it():
     assert column(100, 3, 50, 0).groups == (None, P, S, None)
 
 
-def test_two_small_groups_would_give_their_small_sum_so_a_third_goes():
-    # 2 and 3 together would be 5: neither could be more than 4.
-    assert column(100, 2, 3).groups == (S, P, P)
+def test_two_small_groups_whose_sum_leaves_each_two_values_need_no_third():
+    # 2 and 3 together are 5: each could be 1 to 4, and neither is told exactly.
+    assert column(100, 2, 3).groups == (None, P, P)
+
+
+def test_two_small_groups_whose_sum_is_2_take_a_third():
+    # 1 and 1 together would be 2, and each could only be 1.
+    assert column(100, 1, 1).groups == (S, P, P)
 
 
 def test_small_groups_whose_sum_leaves_room_need_no_secondary():
@@ -297,7 +303,7 @@ def test_many_groups_of_one():
 
 
 def test_a_dimension_where_all_but_one_group_are_small():
-    assert column(1, 2, 3, 250, 1).groups == (P, P, P, S, P)
+    assert column(1, 2, 3, 250, 1).groups == (P, P, P, None, P)
 
 
 def test_a_total_that_equals_one_visible_cell_hides_nothing_it_need_not():
@@ -442,8 +448,9 @@ def test_cross_table_recovery_via_per_detector_tables():
         name: {key for key in ("g1", "g2", "g3") if t.count(key, Measure.FLAGGED).value is None}
         for name, t in (("overall", overall), *by_detector.items())
     }
-    assert hidden["overall"] == hidden["A"] == hidden["B"]
-    assert "g2" in hidden["overall"]
+    assert "g2" in hidden["overall"] and "g2" in hidden["A"]
+    # Everyone's g3 would be B's 20 (A has none there): one of the two is hidden.
+    assert "g3" in hidden["overall"] or "g3" in hidden["B"]
     assert attacker_finds(dim(50, 3, 20), {"A": dim(50, 3, 0), "B": dim(0, 0, 20)}) == set()
 
 
@@ -593,7 +600,8 @@ def attacker_finds(overall, by_detector):
             constraints.append((coefficients, constant, equal))
 
     for name, counts in truth.items():
-        for measure in MEASURES:
+        printed_measures = MEASURES if name == "overall" else (Measure.HEADCOUNT, *LINKED_MEASURES)
+        for measure in printed_measures:
             total = sum(g.count(measure) for g in counts.groups)
             for g in counts.groups:
                 var = (name, g.key, measure)
@@ -609,7 +617,8 @@ def attacker_finds(overall, by_detector):
                 }[why]
             linear([(1, (name, key, measure)) for key in keys], True, -total)
     for key in keys:
-        for measure in MEASURES:
+        # The detectors' tables print their headcount and people flagged only.
+        for measure in (Measure.HEADCOUNT, *LINKED_MEASURES):
             everyone = ("overall", key, measure)
             for name in by_detector:
                 one = (name, key, measure)
@@ -746,24 +755,35 @@ def test_no_suppressed_cell_can_be_worked_out_across_the_detectors_tables(force)
     assert attacker_finds(overall, force) == set()
 
 
-@given(forces())
-@settings(max_examples=100, deadline=None)
-def test_a_cell_hidden_in_one_table_is_hidden_in_every_table(force):
-    overall = force.pop("overall")
-    table, tables = fairness_tables(overall, force)
-    for measure in MEASURES:
-        hidden = {
-            tuple(t.count(row.key, measure).value is None for row in t.groups)
-            for t in (table, *tables.values())
-        }
-        assert len(hidden) == 1
+def test_a_sparse_detector_does_not_hide_what_the_others_show():
+    # The demonstration force's shape: a detector flagging disabled staff far more often (A),
+    # beside two that flag few (B and C), whose small counts of the group are suppressed. A's
+    # count of the group stays published, and so does its disparity, and everyone's: with A's
+    # they narrow B's 8 to "2 to 9", never to one value.
+    def dim(no, not_recorded, prefer_not, yes):
+        return dimension(
+            group("no", headcount=4928, flagged=no),
+            group("not_recorded", headcount=597, flagged=not_recorded),
+            group("prefer_not", headcount=125, flagged=prefer_not),
+            group("yes", headcount=350, flagged=yes),
+        )
+
+    overall = dim(232, 35, 6, 56)
+    by_detector = {"A": dim(137, 20, 5, 45), "B": dim(57, 9, 0, 8), "C": dim(41, 6, 1, 3)}
+    table, tables = fairness_tables(overall, by_detector)
+
+    assert tables["A"].count("yes", Measure.FLAGGED) == CountCell(45)
+    assert tables["A"].disparity("yes", "flagged_per_head").value is not None
+    assert table.count("yes", Measure.FLAGGED) == CountCell(56)
+    assert tables["B"].count("yes", Measure.FLAGGED).value is None
+    assert attacker_finds(overall, by_detector) == set()
 
 
 @given(dimensions())
 @settings(max_examples=300, deadline=None)
-def test_every_primary_cell_could_hold_any_small_count(dim):
-    """Column by column, by brute force over the hidden cells: each primary cell could hold any
-    of 1 to 9 for all that the column's total and the other cells say."""
+def test_no_primary_cell_is_told_exactly(dim):
+    """Column by column, by brute force over the hidden cells: each primary cell could hold at
+    least two of 1 to 9 for all that the column's total and the other cells say."""
     table = fairness_table(dim)
     merged = merge_small_groups(dim)
     for measure in MEASURES:
@@ -788,7 +808,7 @@ def test_every_primary_cell_could_hold_any_small_count(dim):
             for n, (_, other) in enumerate(hidden):
                 if n != index:
                     sums = {a + b for a in sums for b in can_hold(other) if a + b <= together}
-            assert all(together - v in sums for v in range(1, 10)), (measure, hidden)
+            assert sum(together - v in sums for v in range(1, 10)) >= 2, (measure, hidden)
 
 
 @given(dimensions())
