@@ -485,16 +485,34 @@ def column_protected(
 ) -> bool:
     """Whether a reader who knows the column's total, the published cells and what each
     suppressed cell can hold (`readable_values`) is left unable to tell any primary cell's count
-    exactly, or whether a small group's is 0 (`still_open`).
+    exactly, or whether a small group's is 0 (`still_open`). ``known``, where given, bounds what
+    each cell can hold by what other tables tell (`linked_bounds`)."""
+    possible = column_possible(values, why, measure, threshold, known)
+    for reason, spans in zip(why, possible, strict=True):
+        needed = _must_stay_open(reason, threshold)
+        if needed is not None and spans is not None and not still_open(needed, spans):
+            return False
+    return True
+
+
+def column_possible(
+    values: Sequence[int],
+    why: Sequence[Suppressed | None],
+    measure: Measure = Measure.FLAGGED,
+    threshold: int = SMALL_COUNT_THRESHOLD,
+    known: Sequence[Span | None] | None = None,
+) -> list[tuple[Span, ...] | None]:
+    """What a reader can tell each suppressed cell of a column holds (None for a published one).
 
     The column's one relation is that its cells add up to its total, so the suppressed cells
     together hold the total less the published ones: a cell can hold exactly the values that
-    sum less some sum of what the others can hold. Computed exactly, over spans. ``known``, where
-    given, bounds what each cell can hold by what other tables tell (`linked_bounds`)."""
+    sum less some sum of what the others can hold. Computed exactly, over spans."""
     total = sum(values)
     hidden = [index for index, reason in enumerate(why) if reason is not None]
 
-    def readable(index: int, reason: Suppressed) -> tuple[Span, ...]:
+    def readable(index: int) -> tuple[Span, ...]:
+        reason = why[index]
+        assert reason is not None  # noqa: S101 - hidden
         spans = readable_values(reason, measure, total, threshold)
         bound = known[index] if known is not None else None
         if bound is None:
@@ -502,24 +520,46 @@ def column_protected(
         return _spans((max(a, bound[0]), min(b, bound[1])) for a, b in spans)
 
     together = sum(values[index] for index in hidden)
+    found: list[tuple[Span, ...] | None] = [None] * len(values)
     for index in hidden:
-        reason = why[index]
-        assert reason is not None  # noqa: S101 - hidden
-        needed = _must_stay_open(reason, threshold)
-        if needed is None:
-            continue
         others: tuple[Span, ...] = ((0, 0),)
         for other in hidden:
             if other != index:
-                reason_other = why[other]
-                assert reason_other is not None  # noqa: S101 - hidden
-                others = _plus(others, readable(other, reason_other))
+                others = _plus(others, readable(other))
         by_subtraction = [(together - high, together - low) for low, high in others]
-        own = readable(index, reason)
-        possible = _spans((max(a, c), min(b, d)) for a, b in own for c, d in by_subtraction)
-        if not still_open(needed, possible):
-            return False
-    return True
+        found[index] = _spans(
+            (max(a, c), min(b, d)) for a, b in readable(index) for c, d in by_subtraction
+        )
+    return found
+
+
+def propagated_bounds(
+    values: Sequence[Sequence[int]],
+    why: Sequence[Sequence[Suppressed | None]],
+    measure: Measure,
+    threshold: int = SMALL_COUNT_THRESHOLD,
+) -> list[list[Span | None]]:
+    """What a reader can tell each suppressed cell of linked tables' columns of one measure
+    holds (the overall table first), from each column's total and the relation between the
+    tables together: each narrows what the other starts from, until neither narrows more."""
+    known: list[list[Span | None]] = [[None] * len(column) for column in values]
+    for _ in range(4 * len(values[0]) + 4):
+        narrowed: list[list[Span | None]] = []
+        for column, reasons, bounds in zip(values, why, known, strict=True):
+            spans = column_possible(column, reasons, measure, threshold, bounds)
+            narrowed.append([(found[0][0], found[-1][1]) if found else None for found in spans])
+        linked = linked_bounds(values, why, measure, narrowed)
+        joined = [
+            [
+                None if a is None else a if b is None else (max(a[0], b[0]), min(a[1], b[1]))
+                for a, b in zip(col_a, col_b, strict=True)
+            ]
+            for col_a, col_b in zip(narrowed, linked, strict=True)
+        ]
+        if joined == known:
+            break
+        known = joined
+    return known
 
 
 def still_open(needed: Span, possible: Sequence[Span]) -> bool:
@@ -619,12 +659,13 @@ def suppress_together(
     hides.
 
     A group whose headcount is under ``threshold`` shows no count at all, not even a zero. Each
-    column is protected by itself (`_protect_column`), knowing what the other tables tell of its
-    cells; then, group by group, the relation between the tables (`linked_bounds`: a detector's
-    count is no more than everyone's, and everyone's no more than the detectors' together) is
-    checked to leave every primary and small group's cell open as the column rule does, and where
-    it does not, the overall table's count of that group is hidden as cover (else the largest of
-    the other detectors' counts there). Both are repeated until nothing changes. Cover goes where
+    column is protected by itself (`_protect_column`); then what a reader can tell from the
+    columns' totals and the relation between the tables together (`propagated_bounds`, with
+    `linked_bounds`: a detector's count is no more than everyone's, and everyone's no more than
+    the detectors' together) is checked to leave every primary and small group's cell open as
+    the column rule does, and where it does not, the overall table's count of that group is
+    hidden as cover (else the largest of the other detectors' counts there). Both are repeated
+    until nothing changes. Cover goes where
     a relation would give a cell away, not to every table alike: a detector that flags few people
     need not hide what the others' tables show.
     """
@@ -662,24 +703,17 @@ def suppress_together(
     while changed:
         changed = False
         for measure in MEASURES:
-            crossed = linked and measure in LINKED_MEASURES
-            # Cover against the relation first, so that what the other tables tell of a column's
-            # cells leaves its primary cells open, and the column's own cover can then be found.
-            if crossed:
-                changed |= _cover_linked(
-                    [v[measure] for v in values], [w[measure] for w in why], measure, threshold
-                )
-            bounds: list[list[Span | None]] = (
-                linked_bounds([v[measure] for v in values], [w[measure] for w in why], measure)
-                if crossed
-                else [[None] * len(keys) for _ in dimensions]
-            )
-            for table, counts, known in zip(why, values, bounds, strict=True):
+            for table, counts in zip(why, values, strict=True):
                 protected = _protect_column(
-                    counts[measure], table[measure], keys, measure, keep, threshold, known
+                    counts[measure], table[measure], keys, measure, keep, threshold
                 )
                 changed |= protected != table[measure]
                 table[measure] = protected
+            # What each column leaves open, the relation between the tables must leave open too.
+            if linked and measure in LINKED_MEASURES:
+                changed |= _cover_linked(
+                    [v[measure] for v in values], [w[measure] for w in why], measure, threshold
+                )
     return [
         {
             measure: ColumnSuppression(
@@ -706,6 +740,7 @@ def linked_bounds(
     values: Sequence[Sequence[int]],
     why: Sequence[Sequence[Suppressed | None]],
     measure: Measure,
+    narrowed: Sequence[Sequence[Span | None]] | None = None,
 ) -> list[list[Span | None]]:
     """For each table's cells of one measure (the overall table first, then each detector's),
     the least and most a reader can tell each holds from the same group's cells in the other
@@ -716,8 +751,9 @@ def linked_bounds(
     found: list[list[Span | None]] = [[None] * len(values[0]) for _ in values]
     for index in range(len(values[0])):
         hulls = [
-            _hull(column[index], reasons[index], measure, total)
-            for column, reasons, total in zip(values, why, totals, strict=True)
+            (narrowed[table][index] if narrowed and narrowed[table][index] else None)
+            or _hull(column[index], reasons[index], measure, total)
+            for table, (column, reasons, total) in enumerate(zip(values, why, totals, strict=True))
         ]
         overall, detectors = hulls[0], hulls[1:]
         if why[0][index] is not None:
@@ -750,7 +786,7 @@ def _cover_linked(
     cell says of itself; never one value. Requiring every count from 1 to 9 to stay open here,
     as within a column, would hide the count of the detector that flags most wherever a
     detector that flags few has a small count beside it."""
-    bounds = linked_bounds(values, why, measure)
+    bounds = propagated_bounds(values, why, measure, threshold)
     for index in range(len(values[0])):
         exposed = False
         for table, reasons in enumerate(why):
