@@ -54,15 +54,11 @@ LATER = NOW + timedelta(days=40)
 CONCLUDED = TODAY + timedelta(days=30)
 
 
-@pytest.fixture
-def case(people: dict[str, Any], time_machine: Any) -> Case:
-    """A case referred on TODAY through the workflow (its subject told when the referral was
-    recommended); the clock then stands 40 days later."""
-    time_machine.move_to(NOW, tick=False)
-    case = CaseFactory.create(subject=SubjectFactory.create(unit="East Response", name="Pat Jones"))
+def refer(case: Case, people: dict[str, Any], *, reviewer: str) -> None:
+    """Take ``case`` through review to a referral signed by both senior reviewers."""
     for username, action, outcome in (
-        ("rita.reviewer", "start_review", ""),
-        ("rita.reviewer", "recommend", "referral"),
+        (reviewer, "start_review", ""),
+        (reviewer, "recommend", "referral"),
         ("sam.senior", "sign_referral", ""),
         ("sue.senior", "sign_referral", ""),
     ):
@@ -74,6 +70,15 @@ def case(people: dict[str, Any], time_machine: Any) -> Case:
         )
     case.refresh_from_db()
     assert case.status == CaseStatus.REFERRED
+
+
+@pytest.fixture
+def case(people: dict[str, Any], time_machine: Any) -> Case:
+    """A case referred on TODAY through the workflow (its subject told when the referral was
+    recommended); the clock then stands 40 days later."""
+    time_machine.move_to(NOW, tick=False)
+    case = CaseFactory.create(subject=SubjectFactory.create(unit="East Response", name="Pat Jones"))
+    refer(case, people, reviewer="rita.reviewer")
     time_machine.move_to(LATER, tick=False)
     return case
 
@@ -347,20 +352,7 @@ def set_aside_and_refer_again(case: Case, people: dict[str, Any]) -> Decision:
     )
     case.refresh_from_db()
     assert case.status == CaseStatus.OPEN
-    for username, action, outcome in (
-        ("ravi.reviewer", "start_review", ""),
-        ("ravi.reviewer", "recommend", "referral"),
-        ("sam.senior", "sign_referral", ""),
-        ("sue.senior", "sign_referral", ""),
-    ):
-        fields = signed_as_recommended(case.pk, action, {"outcome": outcome} if outcome else {})
-        act_on_case(
-            case.pk,
-            DecisionRequest(action, RATIONALE, no_conflict_declared=True, **fields),
-            actor=actor_for(people[username]),
-        )
-    case.refresh_from_db()
-    assert case.status == CaseStatus.REFERRED
+    refer(case, people, reviewer="ravi.reviewer")
     return latest_referral(case)
 
 
