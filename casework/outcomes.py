@@ -42,7 +42,8 @@ See docs/decisions/0027-what-counts-as-confirmed-and-wrong.md.
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Value, When
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 
 from casework import selectors
@@ -107,38 +108,51 @@ def outcome_class_of(case: Case) -> OutcomeClass:
     return outcome_class(case.status, case.outcome, current.result if current else None)
 
 
-def current_result_is(prefix: str, results: list[str]) -> Exists:
-    """Whether the case at ``prefix`` has a current referral result among ``results``: one whose
-    referral no later second signature and no later setting-aside on the case came after, which
-    is ``selectors.standing_referral_id`` in SQL. Decisions are insert-only, so ids order them."""
+def current_result_class(prefix: str) -> Subquery:
+    """The outcome class the current referral result of the case at ``prefix`` gives it, or
+    NULL where it has none: the result whose referral no later second signature and no later
+    setting-aside on the case came after, which is ``selectors.standing_referral_id`` in SQL.
+    Decisions are insert-only, so ids order them. One correlated subquery, read once a row."""
     superseded = Decision.objects.filter(
         case_id=OuterRef("case_id"),
         kind__in=[DecisionKind.SECOND_SIGNATURE, DecisionKind.SET_ASIDE],
         pk__gt=OuterRef("referral_id"),
     )
-    return Exists(
-        ReferralResult.objects.filter(case_id=OuterRef(f"{prefix}pk"), result__in=results).filter(
-            ~Exists(superseded)
+    current = (
+        ReferralResult.objects.filter(case_id=OuterRef(f"{prefix}pk"))
+        .filter(~Exists(superseded))
+        .annotate(
+            found=models.Case(
+                When(result__in=CONFIRMING_RESULTS, then=Value(OutcomeClass.CONFIRMED.value)),
+                When(
+                    result=ReferralResultKind.NO_CASE_TO_ANSWER,
+                    then=Value(OutcomeClass.WRONG.value),
+                ),
+                When(
+                    result=ReferralResultKind.WITHDRAWN_BY_INVESTIGATOR,
+                    then=Value(OutcomeClass.INVESTIGATION_WITHDRAWN.value),
+                ),
+                output_field=models.CharField(max_length=30),
+            )
         )
+        .values("found")[:1]
     )
+    return Subquery(current, output_field=models.CharField(max_length=30))
 
 
 def outcome_class_expression(prefix: str = "") -> models.Case:
     """``outcome_class`` as a database expression over the case at ``prefix`` (``""`` on a query
     of cases; ``"case__"`` on a query of rows that point at a case, such as its flags' links).
 
-    The current referral result is read by correlated ``EXISTS`` subqueries, reached only for a
-    referred case, so rows are never multiplied, and the expression can be annotated, grouped
-    by, or counted conditionally."""
+    The current referral result is read by one correlated subquery (`current_result_class`),
+    reached only for a referred case, so rows are never multiplied, and the expression can be
+    annotated, grouped by, or counted conditionally."""
 
     def on_case(**lookups: Any) -> Q:
         return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
 
     def becomes(condition: Q, found: OutcomeClass) -> When:
         return When(condition, then=Value(found.value))
-
-    def referred_with(*results: str) -> Q:
-        return on_case(status=CaseStatus.REFERRED) & Q(current_result_is(prefix, list(results)))
 
     return models.Case(
         becomes(
@@ -154,11 +168,9 @@ def outcome_class_expression(prefix: str = "") -> models.Case:
             OutcomeClass.WELFARE,
         ),
         becomes(on_case(status=CaseStatus.WITHDRAWN), OutcomeClass.WRONG),
-        becomes(referred_with(*CONFIRMING_RESULTS), OutcomeClass.CONFIRMED),
-        becomes(referred_with(ReferralResultKind.NO_CASE_TO_ANSWER), OutcomeClass.WRONG),
-        becomes(
-            referred_with(ReferralResultKind.WITHDRAWN_BY_INVESTIGATOR),
-            OutcomeClass.INVESTIGATION_WITHDRAWN,
+        When(
+            on_case(status=CaseStatus.REFERRED),
+            then=Coalesce(current_result_class(prefix), Value(OutcomeClass.PENDING.value)),
         ),
         default=Value(OutcomeClass.PENDING.value),
         output_field=models.CharField(max_length=30),
