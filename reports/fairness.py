@@ -467,8 +467,9 @@ def readable_values(
 
 
 def _must_stay_open(reason: Suppressed | None, threshold: int) -> Span | None:
-    """The values a reader must not be able to rule out for a cell suppressed for ``reason``:
-    every small count for a primary cell, and for a small group's cell whether it is 0 too."""
+    """The values among which a cell suppressed for ``reason`` must stay open (`still_open`):
+    the small counts for a primary cell, and 0 and more for a small group's; None for a cell
+    that protects nothing of its own."""
     if reason is Suppressed.PRIMARY:
         return (1, threshold - 1)
     if reason is Suppressed.SMALL_GROUP:
@@ -481,13 +482,11 @@ def column_protected(
     why: Sequence[Suppressed | None],
     measure: Measure = Measure.FLAGGED,
     threshold: int = SMALL_COUNT_THRESHOLD,
-    known: Sequence[Span | None] | None = None,
 ) -> bool:
     """Whether a reader who knows the column's total, the published cells and what each
     suppressed cell can hold (`readable_values`) is left unable to tell any primary cell's count
-    exactly, or whether a small group's is 0 (`still_open`). ``known``, where given, bounds what
-    each cell can hold by what other tables tell (`linked_bounds`)."""
-    possible = column_possible(values, why, measure, threshold, known)
+    exactly, or whether a small group's is 0 (`still_open`)."""
+    possible = column_possible(values, why, measure, threshold)
     for reason, spans in zip(why, possible, strict=True):
         needed = _must_stay_open(reason, threshold)
         if needed is not None and spans is not None and not still_open(needed, spans):
@@ -581,7 +580,6 @@ def _protect_column(
     measure: Measure,
     keep: str | None,
     threshold: int,
-    known: Sequence[Span | None] | None = None,
 ) -> list[Suppressed | None]:
     """The column's reasons once secondary suppression has protected its primary and small
     group's cells, or the whole column suppressed where nothing else will."""
@@ -592,7 +590,7 @@ def _protect_column(
         return why
     if is_small(total, threshold) or all(reason is Suppressed.WHOLE_COLUMN for reason in why):
         return [Suppressed.WHOLE_COLUMN] * len(values)
-    while not column_protected(values, why, measure, threshold, known):
+    while not column_protected(values, why, measure, threshold):
         candidates = sorted(
             (index for index, reason in enumerate(why) if reason is None and values[index] > 0),
             key=lambda index: (keys[index] == keep, values[index], keys[index]),
@@ -608,7 +606,6 @@ def _protect_column(
                     [Suppressed.SECONDARY if i == index else r for i, r in enumerate(why)],
                     measure,
                     threshold,
-                    known,
                 )
             ),
             None,
